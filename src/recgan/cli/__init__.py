@@ -1,0 +1,1 @@
+"""Command line front door: ``recgan`` (also ``python -m recgan``)."""

@@ -1,0 +1,56 @@
+"""``recgan`` command line. Each sub-command group lives in its own module exposing ``register(sub)``.
+
+User errors (bad files, unknown ids, bad values) print one line ``recgan: error: ...`` and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from recgan import __version__
+from recgan.errors import RecganError
+
+COMMAND_MODULES = ("data", "models", "synth", "augment", "serve", "demo", "run")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="recgan",
+        description="GANs for recommender systems: recommend, augment, protect, explain.",
+    )
+    parser.add_argument("--version", action="version", version=f"recgan {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            mod = importlib.import_module(f"recgan.cli.{name}")
+        except ModuleNotFoundError as e:  # a command group not built yet
+            if e.name != f"recgan.cli.{name}":
+                raise
+            continue
+        mod.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        rc = args.func(args)
+    except RecganError as e:
+        print(f"recgan: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("recgan: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""Shared machinery for item-item models (ItemKNN, RP3beta, EASE): a weight matrix W (n_items, n_items),
+scores = X @ W, fold-in = history @ W, item similarity = rows of W."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from recgan.models.base import Recommender
+
+
+def keep_topk_per_column(W: np.ndarray, k: int) -> sp.csr_matrix:
+    """Sparsify a dense (n, n) matrix keeping the ``k`` largest entries of each column."""
+    n = W.shape[0]
+    k = min(k, n)
+    idx = np.argpartition(-W, k - 1, axis=0)[:k]  # (k, n) row indices per column
+    vals = np.take_along_axis(W, idx, axis=0)
+    cols = np.broadcast_to(np.arange(n), idx.shape)
+    M = sp.csr_matrix((vals.ravel(), (idx.ravel(), cols.ravel())), shape=(n, n), dtype=np.float32)
+    M.eliminate_zeros()
+    return M
+
+
+class ItemItemModel(Recommender):
+    """A recommender whose state is an item-item weight matrix ``W_`` (dense ndarray or CSR)."""
+
+    supports_fold_in = True
+    W_: np.ndarray | sp.csr_matrix
+
+    def _input(self, rows: sp.csr_matrix) -> sp.csr_matrix:
+        return rows
+
+    def _score(self, users: np.ndarray) -> np.ndarray:
+        return self._score_history(self.seen[users])
+
+    def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
+        out = self._input(history) @ self.W_
+        return out.toarray() if sp.issparse(out) else np.asarray(out)
+
+    def _item_similarity(self, items: np.ndarray) -> np.ndarray:
+        W = self.W_
+        rows = W[items]
+        return rows.toarray() if sp.issparse(rows) else np.asarray(rows)
+
+    def _state(self) -> dict:
+        if sp.issparse(self.W_):
+            W = sp.csr_matrix(self.W_)
+            return {"W_data": W.data, "W_indices": W.indices, "W_indptr": W.indptr}
+        return {"W": np.asarray(self.W_, dtype=np.float32)}
+
+    def _set_state(self, state: dict) -> None:
+        if "W" in state:
+            self.W_ = np.asarray(state["W"], dtype=np.float32)
+        else:
+            n = len(state["W_indptr"]) - 1
+            self.W_ = sp.csr_matrix(
+                (np.asarray(state["W_data"]), np.asarray(state["W_indices"]), np.asarray(state["W_indptr"])),
+                shape=(n, n),
+            )

@@ -1,0 +1,47 @@
+"""Chunk-friendly top-k over dense score blocks, with exact tie-breaking by item index."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` per row of ``scores`` (n, n_items), highest first, ties broken by lower item index.
+
+    Entries equal to ``-inf`` are never returned: their slots hold item ``-1`` and score ``-inf``.
+    Returns (items int64 (n, k), scores float32 (n, k)). Partial sort: O(n_items) per row plus O(k log k).
+    """
+    n, m = scores.shape
+    k = int(min(k, m))
+    if k <= 0 or n == 0:
+        return np.empty((n, max(k, 0)), np.int64), np.empty((n, max(k, 0)), np.float32)
+    if k < m:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    else:
+        part = np.broadcast_to(np.arange(m), (n, m)).copy()
+    vals = np.take_along_axis(scores, part, axis=1)
+    # exact ties at the boundary: a row with more items >= its k-th value than k needs a stable full sort
+    kth = vals.min(axis=1)
+    tied = (scores >= kth[:, None]).sum(axis=1) > k if k < m else np.zeros(n, bool)
+    order = np.lexsort((part, -vals), axis=1) if vals.size else np.empty_like(part)
+    items = np.take_along_axis(part, order, axis=1)
+    out_scores = np.take_along_axis(vals, order, axis=1)
+    if tied.any():
+        rows = np.flatnonzero(tied)
+        full = np.argsort(-scores[rows], axis=1, kind="stable")[:, :k]
+        items[rows] = full
+        out_scores[rows] = np.take_along_axis(scores[rows], full, axis=1)
+    items = items.astype(np.int64)
+    out_scores = out_scores.astype(np.float32)
+    bad = ~np.isfinite(out_scores) & (out_scores < 0)
+    items[bad] = -1
+    return items, out_scores
+
+
+def mask_seen(scores: np.ndarray, seen: sp.csr_matrix) -> None:
+    """Set ``scores[u, i] = -inf`` in place for every stored entry of ``seen`` (same row order)."""
+    if seen.nnz == 0:
+        return
+    rows = np.repeat(np.arange(seen.shape[0]), np.diff(seen.indptr))
+    scores[rows, seen.indices] = -np.inf

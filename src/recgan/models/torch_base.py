@@ -1,0 +1,150 @@
+"""Base of every PyTorch recommender (CFGAN, BPR-MF, APR, IRGAN, MultVAE, ...).
+
+A torch model builds its networks and optimisers in ``_build`` and trains one epoch at a time in
+``train_epoch``; *how* epochs are run (early stopping on validation, checkpoints, resume, diagnostics,
+progress) is the training layer's job: :class:`recgan.training.Trainer`, installed as the default
+driver when :mod:`recgan` is imported (dependency inversion: this module never imports the training layer).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from recgan.data.interactions import Interactions
+from recgan.errors import RecganError
+from recgan.models.base import Config, Recommender
+
+_DEFAULT_DRIVER: list[Callable[..., Any] | None] = [None]
+
+
+def set_default_driver(driver: Callable[..., Any]) -> None:
+    """Install the function that runs epochs: ``driver(model, data, valid) -> None``."""
+    _DEFAULT_DRIVER[0] = driver
+
+
+@dataclass
+class TorchConfig(Config):
+    epochs: int = 100
+    """Maximum training epochs."""
+    batch_size: int = 256
+    """Rows (users / items / pairs) per optimisation step."""
+    lr: float = 1e-3
+    """Adam learning rate."""
+    patience: int = 10
+    """Early stopping: evaluations without a validation gain before training stops (0 = never stop)."""
+    eval_every: int = 1
+    """Epochs between validation evaluations."""
+    device: str = "cpu"
+    """Torch device: "cpu", "cuda", "cuda:1", or "auto" (cuda when present)."""
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch global generators (models also keep their own generators)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RecganError(f"device {name!r} requested but CUDA is not available")
+    return dev
+
+
+def csr_to_dense(m: sp.csr_matrix, device: torch.device) -> torch.Tensor:
+    """Densify a CSR batch (n, n_items) on ``device`` as float32. Memory O(n x n_items) for one batch only."""
+    m = sp.csr_matrix(m)
+    crow = torch.from_numpy(m.indptr.astype(np.int64))
+    col = torch.from_numpy(m.indices.astype(np.int64))
+    val = torch.from_numpy(m.data.astype(np.float32))
+    t = torch.sparse_csr_tensor(crow, col, val, size=m.shape)
+    return t.to_dense().to(device)
+
+
+class TorchRecommender(Recommender):
+    """A recommender trained by epochs with torch. Subclasses implement:
+
+    * ``_build(data)``: networks, optimisers; called once before training (and on load, before weights);
+    * ``modules()`` -> dict of ``nn.Module``; ``optimizers()`` -> dict of optimisers (checkpointed);
+    * ``train_epoch(epoch)`` -> dict of floats (losses, diagnostics) for one epoch;
+    * ``_score(users)`` / optional ``_score_history(H)``;
+    * optional ``epoch_diagnostics()`` -> dict (e.g. copying / collapse alarms), called at evaluations.
+    """
+
+    config_class = TorchConfig
+    stochastic = True
+
+    def __init__(self, config: Config | None = None, **params: Any) -> None:
+        super().__init__(config, **params)
+        self.device = resolve_device(self.config.device)
+        self.history: list[dict[str, Any]] = []
+        self.driver_options: dict[str, Any] = {}
+        self.gen = torch.Generator()  # CPU generator: sampling is reproducible on any device
+        self.rng = np.random.default_rng(self.config.seed)
+
+    # ---------------------------------------------------------------- hooks
+    def _build(self, data: Interactions) -> None:
+        raise NotImplementedError
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        raise NotImplementedError
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {}
+
+    def train_epoch(self, epoch: int) -> dict[str, float]:
+        raise NotImplementedError
+
+    def epoch_diagnostics(self) -> dict[str, float]:
+        return {}
+
+    # ---------------------------------------------------------------- fit
+    def _fit(self, data: Interactions, valid: Interactions | None) -> None:
+        seed_everything(self.config.seed)
+        self.gen.manual_seed(self.config.seed)
+        self.rng = np.random.default_rng(self.config.seed)
+        self._build(data)
+        driver = _DEFAULT_DRIVER[0]
+        if driver is None:  # pragma: no cover - recgan/__init__ installs the Trainer
+            raise RecganError("no training driver installed; import recgan first")
+        driver(self, data, valid, **self.driver_options)
+
+    def set_train_mode(self, flag: bool) -> None:
+        for m in self.modules().values():
+            m.train(flag)
+
+    # ---------------------------------------------------------------- state
+    def _state(self) -> dict[str, Any]:
+        out = {}
+        for name, mod in self.modules().items():
+            for k, v in mod.state_dict().items():
+                out[f"{name}.{k}"] = v
+        for k, v in self._extra_state().items():
+            out[f"extra.{k}"] = torch.as_tensor(np.asarray(v))
+        return out
+
+    def _extra_state(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def _set_extra_state(self, state: dict[str, np.ndarray]) -> None:
+        pass
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self._build(self._check_fitted())
+        for name, mod in self.modules().items():
+            sub = {k[len(name) + 1 :]: v for k, v in state.items() if k.startswith(name + ".")}
+            mod.load_state_dict(sub)
+            mod.to(self.device)
+        extra = {k[6:]: np.asarray(v) for k, v in state.items() if k.startswith("extra.")}
+        self._set_extra_state(extra)
+        self.set_train_mode(False)

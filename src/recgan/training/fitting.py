@@ -1,0 +1,92 @@
+"""One fitting procedure for every model, used by the CLI, experiment files and benchmarks.
+
+PROTOCOL.md: hyper-parameters and epochs are chosen on a validation carve of train, never on test.
+* ``tune``: grid search (the model's ``tune_grid`` or a given grid) fitting on the carve's train part and
+  scoring NDCG@20 on its validation part;
+* iterative (torch) models early-stop on the same carve; with ``refit`` they are then retrained on all of
+  train for the epoch count that validation chose (non-iterative models are always refit on all of train).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from recgan.data.interactions import Interactions
+from recgan.data.splits import validation_carve
+from recgan.models.base import Recommender, get_model_class
+from recgan.models.torch_base import TorchRecommender
+from recgan.training.validation import validation_scores
+
+
+@dataclass
+class FitResult:
+    model: Recommender
+    params: dict[str, Any]
+    tuning: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    keys = sorted(grid)
+    return [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(grid[k] for k in keys))]
+
+
+def fit_model(
+    name: str,
+    train: Interactions,
+    params: dict[str, Any] | None = None,
+    *,
+    tune: bool = False,
+    grid: dict[str, list[Any]] | None = None,
+    valid_fraction: float = 0.2,
+    valid_seed: int = 12345,
+    early_stopping: bool = True,
+    refit: bool = True,
+    metric: str = "ndcg@20",
+    driver_options: dict[str, Any] | None = None,
+    log=print,
+) -> FitResult:
+    """Fit model ``name`` on ``train`` following PROTOCOL.md; returns the fitted model and the tuning log."""
+    cls = get_model_class(name)
+    params = dict(params or {})
+    t0 = time.perf_counter()
+    iterative = issubclass(cls, TorchRecommender)
+    carve = validation_carve(train, valid_fraction, valid_seed) if (tune or (iterative and early_stopping)) else None
+    k = int(metric.split("@")[1])
+    tuning: list[dict[str, Any]] = []
+    if tune:
+        points = grid_points(grid or cls.tune_grid) or [{}]
+        best_score, best = -1.0, {}
+        for p in points:
+            m = cls(**{**params, **p})
+            m.driver_options = {"progress": False}
+            m.fit(carve.train, carve.test if iterative else None)
+            score = validation_scores(m, carve.test, k)[metric]
+            row = {**p, metric: round(score, 5)}
+            if iterative:
+                row["best_epoch"] = m.info.get("training", {}).get("best_epoch")
+            tuning.append(row)
+            log(f"  tune {name} {p}: valid {metric} = {score:.4f}")
+            if score > best_score:
+                best_score, best = score, p
+        params.update(best)
+    model = cls(**params)
+    model.driver_options = dict(driver_options or {})
+    if iterative and early_stopping:
+        model.fit(carve.train, carve.test)
+        best_epoch = model.info.get("training", {}).get("best_epoch") or model.config.epochs
+        if refit:
+            info = model.info
+            model = cls(**{**params, "epochs": max(1, best_epoch), "patience": 0})
+            model.driver_options = {k_: v for k_, v in (driver_options or {}).items() if k_ != "resume"}
+            model.fit(train, None)
+            model.info["selection"] = {"valid_best_epoch": best_epoch, "valid": info.get("training")}
+            params["epochs"] = max(1, best_epoch)
+    else:
+        model.fit(train, None)
+    model.info["tuning"] = tuning
+    model.info["fit_seconds"] = round(time.perf_counter() - t0, 3)
+    return FitResult(model, params, tuning, time.perf_counter() - t0)
