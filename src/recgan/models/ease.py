@@ -35,4 +35,4 @@ class EASE(ItemItemModel):
         P = scipy.linalg.inv(G, overwrite_a=True, check_finite=False)
         B = P / (-np.diag(P))
         B[np.diag_indices_from(B)] = 0.0
-        self.W_ = B.astype(np.float32)
+        self.W_ = np.ascontiguousarray(B, dtype=np.float32)  # inv() returns Fortran order
