@@ -9,7 +9,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from recgan.cli.common import (
     add_data_args,
     load_data_args,

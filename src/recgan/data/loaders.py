@@ -50,8 +50,20 @@ def _open_text(path: Path) -> str:
         raise RecganError(f"{path}: is a folder, expected a file") from None
 
 
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
 def _looks_numeric(values: pd.Series) -> bool:
-    return bool(pd.to_numeric(values, errors="coerce").notna().all())
+    """A column is numeric when most of its values parse as numbers (bad ones are reported by line later)."""
+    if len(values) == 0:
+        return False
+    parsed = pd.to_numeric(values, errors="coerce").notna()
+    return bool(parsed.mean() >= 0.5)
 
 
 def _frame_from_text(path: Path, sep: str | None, columns: list[str] | None) -> pd.DataFrame:
@@ -64,6 +76,13 @@ def _frame_from_text(path: Path, sep: str | None, columns: list[str] | None) -> 
     first_fields = [f.strip().lower() for f in (sample.split() if sep == r"\s+" else sample.split(sep))]
     named = [ALIASES.get(f, f) for f in first_fields]
     has_header = columns is None and USER in named and ITEM in named
+    if columns is None and not has_header and len(first_fields) >= 2:
+        second = text.lstrip().splitlines()[1:2]
+        if second and _is_number(second[0].split()[0] if sep == r"\s+" else second[0].split(sep)[0]) \
+                and not any(_is_number(f) for f in first_fields):
+            raise RecganError(
+                f"{path}: line 1 looks like a header but names no 'user' and 'item' columns (found: {first_fields})"
+            )
     try:
         df = pd.read_csv(
             io.StringIO(text),

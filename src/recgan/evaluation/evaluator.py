@@ -15,8 +15,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
-from recgan.data.interactions import ITEM, USER, Interactions
 from recgan import metrics as M
+from recgan.data.interactions import ITEM, USER, Interactions
 from recgan.metrics import hits_from_lists
 from recgan.models.base import Recommender
 

@@ -157,8 +157,8 @@ class Recommender(ABC):
     def _state(self) -> dict[str, Any]:
         return {}
 
-    def _set_state(self, state: dict[str, np.ndarray]) -> None:
-        pass
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:  # noqa: B027  (optional hook)
+        """Restore what ``_state`` returned (models without state need not override)."""
 
     # ------------------------------------------------------------ helpers
     def _check_fitted(self) -> Interactions:

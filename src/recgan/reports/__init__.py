@@ -1,0 +1,1 @@
+"""Reports layer: experiment runs, tables and HTML reports built on evaluation results."""
