@@ -24,6 +24,7 @@ from recgan.errors import RecganError
 from recgan.evaluation.evaluator import aligned_test, evaluate, evaluate_lists
 from recgan.models.base import REGISTRY, Recommender, get_model_class
 from recgan.models.torch_base import TorchRecommender
+from recgan.training import distributed
 from recgan.training.fitting import fit_model
 
 
@@ -124,7 +125,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         res = fit_model(args.model, data, params, tune=args.tune, valid_fraction=args.valid_fraction,
                         driver_options=driver, log=_log, **fit_opts)
         extra = {p.name: p.read_bytes() for p in Path(tmp).iterdir() if p.is_file()}
+        if not distributed.is_main():  # torchrun: rank 0 writes the model folder
+            distributed.barrier()
+            return 0
         res.model.save(out, extra_files=extra)
+        distributed.barrier()
     tr = res.model.info.get("training", {})
     _log(f"trained {args.model} in {res.seconds:.2f}s" + (f" ({tr.get('epochs_run')} epochs)" if tr else "")
          + f"; params: {json.dumps({k: v for k, v in res.params.items()}, default=str)}")

@@ -1,5 +1,5 @@
 """Shared machinery for item-item models (ItemKNN, RP3beta, EASE): a weight matrix W (n_items, n_items),
-scores = X @ W, fold-in = history @ W, item similarity = rows of W."""
+scores = X @ W with X the weighted target matrix, fold-in = history @ W, item similarity = rows of W."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class ItemItemModel(Recommender):
         return rows
 
     def _score(self, users: np.ndarray) -> np.ndarray:
-        return self._score_history(self.seen[users])
+        return self._score_history(self._check_fitted().X[users])
 
     def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
         out = self._input(history) @ self.W_

@@ -29,7 +29,7 @@ class EASE(ItemItemModel):
     tune_grid = {"l2": [50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0]}
 
     def _fit(self, data: Interactions, valid: Interactions | None) -> None:
-        X = data.binary()
+        X = data.X  # interaction weights (1.0 for plain implicit data; augmentation may down-weight)
         G = (X.T @ X).toarray().astype(np.float64)
         G[np.diag_indices_from(G)] += self.config.l2
         P = scipy.linalg.inv(G, overwrite_a=True, check_finite=False)

@@ -30,7 +30,7 @@ class ItemKNN(ItemItemModel):
     tune_grid = {"neighbours": [50, 100, 200, 400], "shrink": [0.0, 10.0, 50.0]}
 
     def _fit(self, data: Interactions, valid: Interactions | None) -> None:
-        X = data.binary()
+        X = data.X  # interaction weights (1.0 for plain implicit data; augmentation may down-weight)
         G = (X.T @ X).toarray().astype(np.float32)
         norms = np.sqrt(np.diag(G)).astype(np.float32)
         S = G / (np.outer(norms, norms) + self.config.shrink + 1e-9)

@@ -32,7 +32,7 @@ class RP3beta(ItemItemModel):
     tune_grid = {"alpha": [0.5, 1.0], "beta": [0.2, 0.4, 0.6], "neighbours": [100, 200]}
 
     def _fit(self, data: Interactions, valid: Interactions | None) -> None:
-        X = data.binary()
+        X = data.X  # interaction weights (1.0 for plain implicit data; augmentation may down-weight)
         du = np.asarray(X.sum(1)).ravel()
         di = np.asarray(X.sum(0)).ravel()
         Pui = sp.diags(1.0 / np.maximum(du, 1)) @ X

@@ -20,6 +20,7 @@ import torch
 
 from recgan.data.interactions import Interactions
 from recgan.models.torch_base import TorchRecommender
+from recgan.training import distributed
 from recgan.training.checkpoint import load_checkpoint, save_checkpoint
 from recgan.training.validation import validation_scores
 
@@ -67,10 +68,12 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
     best: dict[str, torch.Tensor] = {}
     if opts.resume:
         state, best = load_checkpoint(model, opts.resume)
-    log = open(opts.log_path, "a" if opts.resume else "w") if opts.log_path else None  # noqa: SIM115
-    tb = _tensorboard(opts.tensorboard_dir)
+    distributed.attach(model)
+    main_rank = model.rank == 0
+    log = open(opts.log_path, "a" if opts.resume else "w") if opts.log_path and main_rank else None  # noqa: SIM115
+    tb = _tensorboard(opts.tensorboard_dir) if main_rank else None
     bar = None
-    if opts.progress:
+    if opts.progress and main_rank:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=cfg.epochs, initial=state["epoch"], desc=f"train {model.name}", unit="ep",
@@ -80,7 +83,8 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
         for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
             model.set_train_mode(True)
             t0 = time.perf_counter()
-            stats: dict[str, Any] = {"epoch": epoch, **model.train_epoch(epoch)}
+            with model.autocast():
+                stats: dict[str, Any] = {"epoch": epoch, **model.train_epoch(epoch)}
             stats["seconds"] = time.perf_counter() - t0
             state["seconds"] += stats["seconds"]
             bad = [k_ for k_, v in stats.items() if isinstance(v, float) and not math.isfinite(v)]
@@ -88,7 +92,7 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
                 stats["nan_in"] = bad
             if valid is not None and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
                 model.set_train_mode(False)
-                with torch.no_grad():
+                with torch.no_grad(), model.autocast():
                     val = validation_scores(model, valid, k, opts.max_eval_users, seed=cfg.seed)
                     stats.update({f"val_{m}": v for m, v in val.items()})
                     stats.update(model.epoch_diagnostics())
@@ -112,7 +116,9 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
                 bar.set_postfix({k_: f"{v:.4g}" for k_, v in stats.items()
                                  if isinstance(v, float) and k_ in _SHOWN}, refresh=False)
             if opts.checkpoint_dir and opts.checkpoint_every and epoch % opts.checkpoint_every == 0:
-                save_checkpoint(model, Path(opts.checkpoint_dir) / "last", state, best)
+                if main_rank:
+                    save_checkpoint(model, Path(opts.checkpoint_dir) / "last", state, best)
+                distributed.barrier()
             if opts.stop_after_epoch is not None and epoch >= opts.stop_after_epoch:
                 return
             if valid is not None and cfg.patience and state["bad_evals"] >= cfg.patience:
@@ -134,7 +140,7 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
         "val_metric": opts.metric if valid is not None else None, "stopped_early": stopped_early,
         "train_seconds": round(state["seconds"], 3),
     }
-    if opts.plot_path and model.history:
+    if opts.plot_path and model.history and main_rank:
         from recgan.training.plots import plot_history
 
         plot_history(model.history, opts.plot_path, title=model.name)
