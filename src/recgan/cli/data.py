@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = dsub.add_parser("simulate", help="generate a realistic view/cart/buy shop log (the default data)")
     q.add_argument("--users", type=positive_int, default=1500)
     q.add_argument("--items", type=positive_int, default=600)
-    q.add_argument("--interactions", type=positive_int, default=90_000)
+    q.add_argument("--interactions", type=positive_int, default=120_000)
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--out", required=True, help="output .tsv, .csv or .parquet")
     q.set_defaults(func=cmd_simulate)

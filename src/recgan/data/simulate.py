@@ -53,8 +53,8 @@ def simulate(
     cum_within += item_cat
     # conversion: views -> cart -> buy probabilities per item (quality)
     quality = rng.beta(2.0, 5.0, n_items)
-    p_cart = np.clip(0.08 + 0.35 * quality, 0, 1)
-    p_buy = np.clip(0.25 + 0.5 * quality, 0, 1)
+    p_cart = np.clip(0.15 + 0.4 * quality, 0, 1)
+    p_buy = np.clip(0.35 + 0.5 * quality, 0, 1)
     rows_per_view = 1 + p_cart.mean() * (1 + p_buy.mean())
     n_views = max(n_users, int(n_interactions / rows_per_view))
     # users: activity (log-normal) and tastes (sparse Dirichlet over categories, blended with popularity)
@@ -116,5 +116,5 @@ def default_data(seed: int = 0):
     """The embedded default data set as :class:`~recgan.data.interactions.Interactions` (buy target)."""
     from recgan.data.interactions import Interactions
 
-    df = simulate(1500, 600, 90_000, seed=seed)
+    df = simulate(1500, 600, 120_000, seed=seed)
     return Interactions.from_frame(df, target="buy", source="recgan default data")
