@@ -14,12 +14,10 @@ __all__ = [
     "EASE", "ItemKNN", "MostPopular", "RP3beta",
 ]
 
-# Optional model modules register themselves on import; a missing one never breaks the baselines.
+# Every other module of this package registers its models on import (one model per file).
 import importlib as _importlib
+import pkgutil as _pkgutil
 
-for _mod in ("cfgan", "bpr", "apr", "irgan", "multvae"):
-    try:
-        _importlib.import_module(f"recgan.models.{_mod}")
-    except ModuleNotFoundError as _e:  # the module is not written yet
-        if _e.name != f"recgan.models.{_mod}":
-            raise
+for _m in _pkgutil.iter_modules(__path__):
+    if not _m.name.startswith("_"):
+        _importlib.import_module(f"{__name__}.{_m.name}")
