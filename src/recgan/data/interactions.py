@@ -129,9 +129,9 @@ class Interactions:
         df = df.copy()
         if BEHAVIOUR not in df.columns:
             df[BEHAVIOUR] = target or DEFAULT_BEHAVIOUR
-        df[BEHAVIOUR] = df[BEHAVIOUR].astype(str)
+        df[BEHAVIOUR] = df[BEHAVIOUR].astype(str).astype("category")
         if target is None:
-            present = set(df[BEHAVIOUR].unique())
+            present = {str(c) for c in df[BEHAVIOUR].cat.categories}
             target = "buy" if "buy" in present else sorted(present)[0] if len(present) == 1 else None
             if target is None:
                 raise RecganError(f"{source}: several behaviours {sorted(present)}; say which is the target")
@@ -154,11 +154,13 @@ class Interactions:
         keep = (uidx >= 0) & (iidx >= 0)
         weights = df[WEIGHT].to_numpy(np.float32) if WEIGHT in df.columns else np.ones(len(df), np.float32)
         ts = df[TIMESTAMP].to_numpy(np.float64) if TIMESTAMP in df.columns else None
-        beh = df[BEHAVIOUR].to_numpy()
+        codes = df[BEHAVIOUR].cat.codes.to_numpy()
         shape = (len(umap), len(imap))
         mats, tss = {}, {}
-        for b in pd.unique(beh):
-            sel = keep & (beh == b)
+        for code, b in enumerate(df[BEHAVIOUR].cat.categories):
+            sel = keep & (codes == code)
+            if not sel.any():
+                continue
             mats[b] = sp.csr_matrix((weights[sel], (uidx[sel], iidx[sel])), shape=shape)
             if ts is not None:
                 # +1 offset keeps timestamp 0 from vanishing as a sparse zero; removed below

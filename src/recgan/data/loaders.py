@@ -97,8 +97,6 @@ def _frame_from_text(path: Path, sep: str | None, columns: list[str] | None) -> 
     except pd.errors.ParserError as e:
         raise RecganError(f"{path}: malformed row: {e}") from None
     header_lines = 1 if has_header else 0
-    # line numbers of each row (blank lines are skipped by pandas, so count them)
-    line_no = _line_numbers(text, header_lines)
     if len(df) == 0:
         raise RecganError(f"{path}: no rows after the header")
     if has_header:
@@ -107,7 +105,8 @@ def _frame_from_text(path: Path, sep: str | None, columns: list[str] | None) -> 
         df.columns = columns[: df.shape[1]] if columns else _infer_columns(df, path)
         if columns and df.shape[1] < len(columns):
             raise RecganError(f"{path}: expected {len(columns)} fields ({columns}), found {df.shape[1]}")
-    df.attrs["line_no"] = line_no
+    # line numbers are computed only when an error must name one (blank lines are skipped by pandas)
+    df.attrs["line_no"] = lambda: _line_numbers(text, header_lines)
     return df
 
 
@@ -137,15 +136,23 @@ def _infer_columns(df: pd.DataFrame, path: Path) -> list[str]:
 
 
 def _validate(df: pd.DataFrame, path: Path) -> pd.DataFrame:
-    line_no = df.attrs.get("line_no")
+    lines = df.attrs.get("line_no")
 
     def where(mask: np.ndarray) -> str:
         k = int(np.flatnonzero(mask)[0])
+        line_no = lines() if callable(lines) else None
         return f"line {line_no[k]}" if line_no is not None and k < len(line_no) else f"row {k + 1}"
 
     for col in (USER, ITEM):
         if col not in df.columns:
             raise RecganError(f"{path}: missing column {col!r} (columns: {list(df.columns)})")
+        if df[col].dtype.kind in "iu":  # typed columns (Parquet): nothing to clean
+            continue
+        if df[col].dtype.kind == "f":
+            bad = ~np.isfinite(df[col].to_numpy())
+            if bad.any():
+                raise RecganError(f"{path}: {where(bad)}: field {col!r} is empty or NaN")
+            continue
         vals = df[col].astype(str).str.strip()
         bad = (vals == "") | vals.str.lower().isin(["nan", "none", "null"]) | df[col].isna().to_numpy()
         if bad.any():
@@ -153,6 +160,13 @@ def _validate(df: pd.DataFrame, path: Path) -> pd.DataFrame:
         df[col] = vals
     for col in (RATING, WEIGHT, TIMESTAMP):
         if col in df.columns:
+            if df[col].dtype.kind in "iuf":
+                num = df[col].astype(np.float64)
+                bad = ~np.isfinite(num.to_numpy())
+                if bad.any():
+                    raise RecganError(f"{path}: {where(bad)}: field {col!r} is not a finite number")
+                df[col] = num
+                continue
             num = pd.to_numeric(df[col].astype(str).str.strip(), errors="coerce")
             bad = num.isna().to_numpy() | ~np.isfinite(num.to_numpy(dtype=float, na_value=np.nan))
             if bad.any():
@@ -162,8 +176,11 @@ def _validate(df: pd.DataFrame, path: Path) -> pd.DataFrame:
                 )
             df[col] = num.astype(np.float64)
     if BEHAVIOUR in df.columns:
-        df[BEHAVIOUR] = df[BEHAVIOUR].astype(str).str.strip()
-        bad = (df[BEHAVIOUR] == "").to_numpy()
+        b = df[BEHAVIOUR].astype(str).astype("category")
+        cats = [c.strip() for c in b.cat.categories]
+        b = b.cat.rename_categories(cats) if len(set(cats)) == len(cats) else b.astype(str).str.strip().astype("category")
+        df[BEHAVIOUR] = b
+        bad = (b.astype(str) == "").to_numpy() if "" in set(b.cat.categories) else np.zeros(len(b), bool)
         if bad.any():
             raise RecganError(f"{path}: {where(bad)}: field 'behaviour' is empty")
     df.attrs.clear()
@@ -191,9 +208,7 @@ def read_frame(
         df.columns = [ALIASES.get(str(c).lower(), str(c).lower()) for c in df.columns]
         if len(df) == 0:
             raise RecganError(f"{path}: empty file")
-        df = df.astype({c: str for c in (USER, ITEM) if c in df.columns})
-        if BEHAVIOUR in df.columns:
-            df[BEHAVIOUR] = df[BEHAVIOUR].astype(str)
+        df = df.astype({c: str for c in (USER, ITEM) if c in df.columns and df[c].dtype.kind not in "iuf"})
     else:
         df = _frame_from_text(path, sep, columns)
     return _validate(df, path)
