@@ -212,18 +212,6 @@ class BodyLimitMiddleware:
 
 
 # ---------------------------------------------------------------- helpers
-def _lookup(ids: IdMap, values: list) -> np.ndarray:
-    """Internal indices (-1 where unknown); an id that cannot even be compared is unknown, not an error."""
-    try:
-        return ids.lookup(values)
-    except (TypeError, ValueError, OverflowError):
-        out = np.full(len(values), -1, np.int64)
-        for n, v in enumerate(values):
-            with contextlib.suppress(TypeError, ValueError, OverflowError):
-                out[n] = ids.lookup([v])[0]
-        return out
-
-
 def _scored(ids: IdMap, items: np.ndarray, scores: np.ndarray) -> list[dict[str, Any]]:
     valid = items >= 0  # padding (-1 / -inf) is always at the end of a list
     names = ids.original(items[valid]).tolist()
@@ -430,7 +418,7 @@ def create_app(model_dir: str | os.PathLike[str], settings: ServeSettings | None
     async def user_recommendations(user_id: UserId, k: K = 10, exclude_seen: bool = True) -> Response:
         snap = state.holder.current
         users = snap.model.data_.users
-        idx = int(_lookup(users, [user_id])[0])
+        idx = snap.users.one(user_id)
         if idx < 0:
             state.metrics.unknown_ids.labels("user").inc()
             raise ApiError(404, "unknown_user", f"unknown user id {user_id!r}")
@@ -454,7 +442,7 @@ def create_app(model_dir: str | os.PathLike[str], settings: ServeSettings | None
                            f"history holds {len(req.history)} items; this server accepts at most "
                            f"{settings.max_history}")
         items_map = model.data_.items
-        idx = _lookup(items_map, req.history)
+        idx = snap.items.many(req.history)
         unknown = [h for h, j in zip(req.history, idx.tolist(), strict=True) if j < 0]
         if unknown:
             state.metrics.unknown_ids.labels("item").inc(len(unknown))
@@ -473,7 +461,7 @@ def create_app(model_dir: str | os.PathLike[str], settings: ServeSettings | None
                            f"{len(req.user_ids)} user ids; this server accepts at most {settings.max_batch_users}")
         snap = state.holder.current
         users_map = snap.model.data_.users
-        idx = _lookup(users_map, req.user_ids)
+        idx = snap.users.many(req.user_ids)
         ok = idx >= 0
         unknown = [u for u, j in zip(req.user_ids, idx.tolist(), strict=True) if j < 0]
         if unknown:
@@ -497,7 +485,7 @@ def create_app(model_dir: str | os.PathLike[str], settings: ServeSettings | None
         if not model.has_item_similarity:
             raise ApiError(501, "similarity_not_supported", f"model {model.name!r} has no item similarities")
         items_map = model.data_.items
-        idx = int(_lookup(items_map, [item_id])[0])
+        idx = snap.items.one(item_id)
         if idx < 0:
             state.metrics.unknown_ids.labels("item").inc()
             raise ApiError(404, "unknown_item", f"unknown item id {item_id!r}")
