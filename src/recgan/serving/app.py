@@ -503,15 +503,16 @@ def create_app(model_dir: str | os.PathLike[str], settings: ServeSettings | None
             raise ApiError(422, "too_many_users",
                            f"n = {req.n}; this server samples at most {settings.max_synthetic_users} users per request")
         seed = req.seed if req.seed is not None else secrets.randbelow(2**31)
-        frame = await state.compute(snap.synthesizer.sample, req.n, seed)
-        cols = [c for c in ("user", "item", "behaviour") if c in frame.columns]
-        if cols[:2] != ["user", "item"]:
-            raise RuntimeError(f"synthesizer returned columns {list(frame.columns)}, expected user, item[, behaviour]")
-        records = frame[cols].to_dict(orient="records")
-        for r in records:  # numpy scalars -> JSON types
-            for c in cols:
-                v = r[c]
-                r[c] = v.item() if isinstance(v, np.generic) else (v if isinstance(v, int | str) else str(v))
+
+        def sample() -> list[dict[str, Any]]:
+            frame = snap.synthesizer.sample(req.n, seed)
+            cols = [c for c in ("user", "item", "behaviour") if c in frame.columns]
+            if cols[:2] != ["user", "item"]:
+                raise RuntimeError(f"synthesizer returned columns {list(frame.columns)}, expected user, item[, behaviour]")
+            values = [frame[c].tolist() for c in cols]  # numpy scalars -> JSON types
+            return [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
+
+        records = await state.compute(sample)
         return JSONResponse({"n_users": req.n, "seed": seed, "interactions": records,
                              "model_version": snap.version})
 

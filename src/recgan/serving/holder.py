@@ -101,7 +101,6 @@ class LoadedModel:
         return {
             "name": self.name,
             "version": self.version,
-            "path": str(self.path),
             "n_users": data.n_users,
             "n_items": data.n_items,
             "loaded_at": self.loaded_at,

@@ -59,7 +59,10 @@ class ServingMetrics:
 
     def set_model(self, name: str, version: str, loaded_at: float) -> None:
         if self._version is not None and self._version != (name, version):
-            self.model_info.labels(*self._version).set(0)
+            if _multiprocess_dir() is None:
+                self.model_info.remove(*self._version)
+            else:  # multiprocess values cannot be removed; "livemax" over workers shows 0 once none serves it
+                self.model_info.labels(*self._version).set(0)
         self._version = (name, version)
         self.model_info.labels(name, version).set(1)
         self.model_loaded.set(loaded_at)

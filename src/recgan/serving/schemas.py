@@ -99,7 +99,6 @@ class SyntheticUsersResponse(BaseModel):
 class ModelInfo(BaseModel):
     name: str
     version: str = Field(description="content hash of the model folder's files")
-    path: str
     n_users: int
     n_items: int
     loaded_at: float = Field(description="Unix time the model was loaded")
