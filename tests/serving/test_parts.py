@@ -160,3 +160,20 @@ def test_id_lookup_is_exact():
     strs = IdLookup(IdMap(np.array(["a", "b", "5x"]), "item"))
     assert [strs.one(v) for v in ("a", "5x", 5, "A", "a\x00", "a ")] == [0, 2, -1, -1, -1, -1]
     assert strs.many(["b", 1, "a"]).tolist() == [1, -1, 0]
+
+
+def test_synthetic_users_from_a_real_synthesizer(models_root, data, tmp_path):
+    synth = pytest.importorskip("recgan.synth")
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    shutil.copytree(models_root / "pop", tmp_path / "pop")
+    synth.make_synthesizer("independent").fit(data).save(tmp_path / "pop" / "synth")
+    with TestClient(create_app(tmp_path / "pop")) as c:
+        assert c.get("/readyz").json()["model"]["has_synthesizer"] is True
+        r = c.post("/v1/synthetic-users", json={"n": 4, "seed": 3})
+        assert r.status_code == 200
+        rows = r.json()["interactions"]
+        assert len({x["user"] for x in rows}) <= 4 and {x["item"] for x in rows} <= set(data.items.to_list())
+        assert c.post("/v1/synthetic-users", json={"n": 4, "seed": 3}).json() == r.json()
