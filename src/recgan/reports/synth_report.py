@@ -1,0 +1,328 @@
+"""The synthetic-data report: fidelity, utility (train on synthetic, test on real) and user-level privacy of
+one or more synthetic user sets against the real training users and a real holdout, with two reference rows
+that bracket every metric:
+
+* ``copy of train`` — the training users released as they are: perfect fidelity, worst privacy;
+* ``real holdout`` — fresh real users never trained on (half of the holdout): the best privacy a release of
+  real-looking users can have, and the fidelity that sampling noise alone leaves.
+
+The other half of the holdout is the privacy yardstick (non-members for the membership-inference attacks,
+the distances of fresh users to training for the DCR test, the copy rate of fresh users); the whole holdout
+is the test set of the utility metric.
+
+:func:`build_report` returns a JSON-ready dict; :func:`write_report` writes ``report.json`` and one
+self-contained ``report.html`` (tables and base64-embedded plots).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recgan.data.ids import IdMap
+from recgan.data.interactions import BEHAVIOUR, ITEM, USER, Interactions
+from recgan.errors import RecganError
+from recgan.io import atomic_dir, write_json
+from recgan.reports import fidelity as F
+from recgan.reports import html as H
+from recgan.reports import privacy as P
+from recgan.reports.utility import tstr
+
+COPY = "copy of train"
+FRESH = "real holdout"
+TARGETS = {
+    "utility_ease_ratio": (">=", 0.85), "popularity_spearman": (">=", 0.9), "longtail_coverage": (">=", 0.8),
+    "dcr_p": ("<=", 0.55), "mia_auc": ("<=", 0.55), "canaries_reproduced": ("<=", 0),
+}
+"""The issue's acceptance targets for a non-DP release (shown as pass/fail for each generator)."""
+
+
+def align_frame(df: pd.DataFrame, train: Interactions, source: str = "synthetic data") -> Interactions:
+    """A long frame (user, item[, behaviour]) as :class:`Interactions` in ``train``'s item space and with
+    ``train``'s behaviours (missing ones empty; unknown items and behaviours dropped)."""
+    df = df.copy()
+    if BEHAVIOUR not in df.columns:
+        df[BEHAVIOUR] = train.target
+    df[BEHAVIOUR] = df[BEHAVIOUR].astype(str)
+    df = df[df[BEHAVIOUR].isin(train.behaviours)]
+    if not len(df):
+        raise RecganError(f"{source}: no rows with a behaviour of the training data {train.behaviours}")
+    users, uidx = IdMap.from_values(df[USER].to_numpy(), "user")
+    iidx = train.items.lookup(df[ITEM].to_numpy())
+    keep = iidx >= 0
+    if not keep.any():
+        raise RecganError(f"{source}: none of its items is in the training data")
+    beh = df[BEHAVIOUR].to_numpy()
+    shape = (len(users), train.n_items)
+    mats = {}
+    for b in train.behaviours:
+        sel = keep & (beh == b)
+        m = sp.csr_matrix((np.ones(int(sel.sum()), np.float32), (uidx[sel], iidx[sel])), shape=shape)
+        m.data[:] = 1.0
+        mats[b] = m
+    return Interactions(mats, train.target, users, train.items)
+
+
+def split_holdout(holdout: Interactions, seed: int = 0) -> tuple[Interactions, Interactions]:
+    """(yardstick, fresh) halves of the holdout users, at random."""
+    rng = np.random.default_rng([seed, 17])
+    perm = rng.permutation(holdout.n_users)
+    half = holdout.n_users // 2
+    if half < 2:
+        raise RecganError(f"the holdout needs at least 4 users (has {holdout.n_users})")
+    return holdout.select_users(np.sort(perm[:half])), holdout.select_users(np.sort(perm[half:]))
+
+
+def _mats(data: Interactions, behaviours: list[str]) -> list[sp.csr_matrix]:
+    return [data.binary(b) for b in behaviours]
+
+
+def _funnel_pairs(train: Interactions) -> list[tuple[str, str]]:
+    nnz = {b: train.matrices[b].nnz for b in train.behaviours}
+    return [(c, p) for c in train.behaviours for p in train.behaviours if c != p and nnz[p] > nnz[c] > 0]
+
+
+def fidelity_section(train: Interactions, cands: dict[str, Interactions], seed: int = 0) -> dict[str, Any]:
+    beh = train.behaviours
+    bases = F.svd_bases(_mats(train, beh), seed=seed)
+    pairs = _funnel_pairs(train)
+    real_funnel = F.funnel_ratios({b: train.binary(b) for b in beh}, pairs)
+    out: dict[str, Any] = {"real_funnel": real_funnel, "by_set": {}}
+    for name, c in cands.items():
+        X, S = train.X, c.binary()
+        row: dict[str, Any] = {
+            "users": c.n_users, "interactions": int(sum(c.binary(b).nnz for b in beh)),
+            "popularity_similarity": F.popularity_similarity(X, S),
+            "popularity_spearman": F.popularity_spearman(X, S),
+            "longtail_coverage": F.longtail_coverage(X, S),
+            "activity_ks_similarity": F.activity_ks_similarity(X, S),
+            "cooccurrence_correlation": F.cooccurrence_correlation(X, S),
+            "cooccurrence_lift_correlation": F.cooccurrence_lift_correlation(X, S),
+            "detection_auc": F.detection_auc(_mats(train, beh), _mats(c, beh), bases, seed=seed),
+        }
+        if len(beh) > 1:
+            row["per_behaviour"] = {
+                b: {"popularity_spearman": F.popularity_spearman(train.binary(b), c.binary(b)),
+                    "activity_ks_similarity": F.activity_ks_similarity(train.binary(b), c.binary(b))}
+                for b in beh}
+        if pairs:
+            fr = F.funnel_ratios({b: c.binary(b) for b in beh}, pairs)
+            row["funnel"] = fr
+            row["funnel_similarity"] = F.funnel_similarity(real_funnel, fr)
+        out["by_set"][name] = row
+    return out
+
+
+def privacy_section(train: Interactions, yardstick: Interactions, cands: dict[str, Interactions], seed: int = 0,
+                    canaries: sp.csr_matrix | None = None) -> dict[str, Any]:
+    beh = train.behaviours
+    T = P.profiles(_mats(train, beh))
+    Y = P.profiles(_mats(yardstick, beh))
+    rng = np.random.default_rng([seed, 23])
+    members = T[np.sort(rng.choice(T.shape[0], min(Y.shape[0], T.shape[0]), replace=False))]
+    y_dcr = 1.0 - P.nearest_jaccard(Y, T)[:, 0]
+    out: dict[str, Any] = {
+        "holdout_copy_rate": P.exact_copy_rate(Y, T), "holdout_dcr_median": float(np.median(y_dcr)),
+        "yardstick_users": int(Y.shape[0]), "by_set": {}, "_dcr": {FRESH + " (yardstick)": y_dcr}, "_roc": {},
+    }
+    for name, c in cands.items():
+        S = P.profiles(_mats(c, beh))
+        dcr = 1.0 - P.nearest_jaccard(S, T)[:, 0]
+        attacks = P.mia(members, Y, S, seed=seed)
+        row: dict[str, Any] = {
+            "exact_copy_rate": P.exact_copy_rate(S, T),
+            "exact_copy_excess": P.exact_copy_rate(S, T) - out["holdout_copy_rate"],
+            "dcr_median": float(np.median(dcr)), "dcr_p": P.dcr_p(dcr, y_dcr),
+            "mia_distance": attacks["distance"], "mia_density": attacks["density"],
+            "mia_auc": max(attacks["distance"]["auc"], attacks["density"]["auc"]),
+        }
+        if canaries is not None:
+            rep = P.canary_reproduction(c.X, canaries)
+            row["canaries_reproduced"] = rep["reproduced"]
+            row["canary_max_overlap"] = float(max(rep["max_overlap"], default=0.0))
+        out["by_set"][name] = row
+        out["_dcr"][name] = dcr
+        sm = P.nearest_jaccard(members, S)[:, 0]
+        sn = P.nearest_jaccard(Y, S)[:, 0]
+        out["_roc"][name] = (sm, sn)
+    return out
+
+
+def build_report(train: Interactions, holdout: Interactions, synthetic: dict[str, Interactions], *,
+                 seed: int = 0, canaries: sp.csr_matrix | None = None, privacy: dict | None = None,
+                 meta: dict | None = None, utility_models: dict | None = None,
+                 references: bool = True) -> dict[str, Any]:
+    """Fidelity, utility and privacy of every set in ``synthetic`` (all in ``train``'s item space), plus the
+    two reference rows. ``privacy``: {set name: DP statement} shown with the results; ``canaries``: CSR
+    (n_canaries, items) of canary users planted in ``train``."""
+    t0 = time.perf_counter()
+    yard, fresh = split_holdout(holdout, seed)
+    cands = dict(synthetic)
+    if references:
+        cands[FRESH] = fresh
+        cands[COPY] = train
+    fid = fidelity_section(train, cands, seed)
+    util = tstr(train, holdout, synthetic, utility_models, seed=seed)
+    priv = privacy_section(train, yard, cands, seed, canaries)
+    summary = {}
+    for name in cands:
+        f, p = fid["by_set"][name], priv["by_set"][name]
+        row = {
+            "popularity_spearman": f["popularity_spearman"], "popularity_similarity": f["popularity_similarity"],
+            "longtail_coverage": f["longtail_coverage"], "activity_ks_similarity": f["activity_ks_similarity"],
+            "cooccurrence_correlation": f["cooccurrence_correlation"],
+            "cooccurrence_lift_correlation": f["cooccurrence_lift_correlation"], "detection_auc": f["detection_auc"],
+            "exact_copy_rate": p["exact_copy_rate"], "dcr_p": p["dcr_p"], "mia_auc": p["mia_auc"],
+        }
+        if name in synthetic:
+            for m, r in util.items():
+                row[f"utility_{m}_ratio"] = r[f"{name}_ratio"]
+        if "canaries_reproduced" in p:
+            row["canaries_reproduced"] = p["canaries_reproduced"]
+        if name in synthetic:
+            row["targets_met"] = {k: _meets(row.get(k), op, v) for k, (op, v) in TARGETS.items() if k in row}
+        summary[name] = row
+    report = {
+        "meta": {**(meta or {}), "seed": seed, "train_users": train.n_users, "holdout_users": holdout.n_users,
+                 "items": train.n_items, "behaviours": train.behaviours, "target": train.target,
+                 "seconds": None},
+        "privacy_statement": privacy or {},
+        "summary": summary, "fidelity": fid, "utility": util,
+        "privacy": {k: v for k, v in priv.items() if not k.startswith("_")},
+        "_plots": {"dcr": priv["_dcr"], "roc": priv["_roc"], "train": train, "cands": cands},
+    }
+    report["meta"]["seconds"] = round(time.perf_counter() - t0, 2)
+    return report
+
+
+def _meets(v: Any, op: str, target: float) -> bool | None:
+    if v is None:
+        return None
+    return bool(v >= target) if op == ">=" else bool(v <= target)
+
+
+# ------------------------------------------------------------------------------------------ output
+def _plots(report: dict) -> dict[str, str]:
+    import matplotlib.pyplot as plt
+
+    data = report["_plots"]
+    train: Interactions = data["train"]
+    cands: dict[str, Interactions] = data["cands"]
+    out = {}
+    real = np.asarray(train.X.sum(0)).ravel()
+    order = np.argsort(-real, kind="stable")
+    fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
+    ax[0].plot(np.arange(1, len(order) + 1), real[order] / max(real.sum(), 1), "k-", lw=2, label="real train")
+    for name, c in cands.items():
+        if name == COPY:
+            continue
+        v = np.asarray(c.X.sum(0)).ravel()
+        ax[0].plot(np.arange(1, len(order) + 1), v[order] / max(v.sum(), 1), lw=1, alpha=.8, label=name)
+    ax[0].set(xscale="log", yscale="log", xlabel="item rank in real data", ylabel="share of interactions",
+              title="item popularity")
+    ax[0].legend(fontsize=7)
+    sizes = np.sort(np.diff(train.X.indptr))
+    ax[1].plot(sizes, np.linspace(0, 1, len(sizes)), "k-", lw=2, label="real train")
+    for name, c in cands.items():
+        if name == COPY:
+            continue
+        s = np.sort(np.diff(c.X.indptr))
+        ax[1].plot(s, np.linspace(0, 1, len(s)), lw=1, label=name)
+    ax[1].set(xscale="symlog", xlabel="items per user", ylabel="CDF", title="user activity")
+    ax[1].legend(fontsize=7)
+    out["fidelity"] = H.figure_png(fig)
+    fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
+    bins = np.linspace(0, 1, 41)
+    for name, d in data["dcr"].items():
+        ax[0].hist(d, bins=bins, histtype="step", density=True, label=name, lw=1.5 if "yardstick" in name else 1)
+    ax[0].set(xlabel="Jaccard distance to the closest training user", ylabel="density", title="DCR")
+    ax[0].legend(fontsize=7)
+    for name, (sm, sn) in data["roc"].items():
+        thr = np.unique(np.concatenate([sm, sn]))[::-1]
+        tpr = [(sm >= t).mean() for t in thr]
+        fpr = [(sn >= t).mean() for t in thr]
+        ax[1].plot([0, *fpr, 1], [0, *tpr, 1], lw=1, label=name)
+    ax[1].plot([0, 1], [0, 1], "k:", lw=1)
+    ax[1].set(xlabel="false-positive rate", ylabel="true-positive rate", title="membership inference (distance)")
+    ax[1].legend(fontsize=7)
+    out["privacy"] = H.figure_png(fig)
+    return out
+
+
+def render_html(report: dict) -> str:
+    plots = _plots(report) if "_plots" in report else {}
+    meta = report["meta"]
+    secs: list[tuple[str, str]] = []
+    intro = (f"<p>Training users: {meta['train_users']}, holdout users: {meta['holdout_users']}, items: "
+             f"{meta['items']}, behaviours: {', '.join(meta['behaviours'])} (target {meta['target']}). "
+             f"Reference rows: <b>{COPY}</b> (releasing the real users: the privacy worst case) and "
+             f"<b>{FRESH}</b> (fresh real users: the best case). Every metric should land between them.</p>")
+    stmt = report.get("privacy_statement") or {}
+    dp_rows = [{"set": k, **{kk: vv for kk, vv in v.items() if kk in (
+        "dp", "epsilon", "delta", "noise_multiplier", "sample_rate", "steps", "max_grad_norm")}}
+        for k, v in stmt.items()]
+    secs.append(("Summary", intro + _summary_table(report["summary"])
+                 + "<p class='note'>Targets (non-DP): " + ", ".join(f"{k} {op} {v}" for k, (op, v) in TARGETS.items())
+                 + "; detection AUC and MIA AUC: 0.5 is ideal.</p>"))
+    secs.append(("Differential privacy", H.table(dp_rows) if dp_rows else
+                 "<p>No differential-privacy guarantee was declared for these sets (epsilon = infinity).</p>"))
+    fid = report["fidelity"]["by_set"]
+    fid_rows = [{"set": k, **{kk: vv for kk, vv in v.items() if not isinstance(vv, dict)}} for k, v in fid.items()]
+    inner = H.table(fid_rows)
+    funnel_rows = [{"set": k, "pair": pair, **vals} for k, v in fid.items() for pair, vals in v.get("funnel", {}).items()]
+    if funnel_rows:
+        real_rows = [{"set": "real train", "pair": pair, **vals} for pair, vals in report["fidelity"]["real_funnel"].items()]
+        inner += "<h3>Behaviour funnel</h3>" + H.table(real_rows + funnel_rows)
+    if "fidelity" in plots:
+        inner += H.img(plots["fidelity"], "popularity and activity")
+    secs.append(("Fidelity", inner))
+    util_rows = [{"model": m, **r} for m, r in report["utility"].items()]
+    secs.append(("Utility: train on synthetic, test on real", "<p class='note'>NDCG@10 of the held-out real users' "
+                 "hidden 20 % after folding in their other 80 %, model fit on each set; ratio to the model fit "
+                 "on the real training users.</p>" + H.table(util_rows)))
+    pv = report["privacy"]
+    p_rows = []
+    for k, v in pv["by_set"].items():
+        r = {"set": k, **{kk: vv for kk, vv in v.items() if not isinstance(vv, dict)}}
+        for att in ("mia_distance", "mia_density"):
+            for kk, vv in v[att].items():
+                r[f"{att}_{kk}"] = vv
+        p_rows.append(r)
+    inner = (f"<p class='note'>Yardstick: {pv['yardstick_users']} held-out real users; their exact-copy rate "
+             f"{pv['holdout_copy_rate']:.4f}, median DCR {pv['holdout_dcr_median']:.4f}. dcr_p = P[a set's user "
+             f"is nearer training than a fresh real user is] (0.5 ideal, 1 = copies).</p>" + H.table(p_rows))
+    if "privacy" in plots:
+        inner += H.img(plots["privacy"], "DCR and membership inference")
+    secs.append(("Privacy (user level)", inner))
+    return H.page("recgan synthetic-data report", secs)
+
+
+def _summary_table(summary: dict) -> str:
+    rows = []
+    for name, r in summary.items():
+        row = {"set": name, **{k: v for k, v in r.items() if k != "targets_met"}}
+        met = r.get("targets_met")
+        if met:
+            row["targets met"] = f"{sum(bool(v) for v in met.values())}/{len(met)}"
+        rows.append(row)
+    return H.table(rows)
+
+
+def json_ready(report: dict) -> dict:
+    return {k: v for k, v in report.items() if not k.startswith("_")}
+
+
+def write_report(report: dict, folder: str | os.PathLike[str]) -> Path:
+    """``report.json`` + ``report.html`` into ``folder`` (written atomically)."""
+    folder = Path(folder)
+    page_html = render_html(report)
+    with atomic_dir(folder) as tmp:
+        write_json(tmp / "report.json", json_ready(report))
+        (tmp / "report.html").write_text(page_html, encoding="utf-8")
+    return folder

@@ -1,0 +1,338 @@
+"""The synthesizer contract, the generator network the GAN and the VAE share, and the folder format.
+
+A synthesizer learns from an :class:`~recgan.data.interactions.Interactions` (every behaviour) and releases
+*new* users: ``fit(data) -> self``, ``sample(n_users, seed) -> DataFrame`` with columns ``user``, ``item``,
+``behaviour`` (original item ids, behaviour names of the source, synthetic user ids ``syn0000000`` ...).
+
+Every generator here is "a distribution over the catalogue per behaviour channel" plus the shared sampler
+(:mod:`recgan.synth.sampler`) that draws each profile's sizes from the activity model and turns the
+distribution into discrete, funnel-consistent item sets. Nothing of size users x items is ever dense beyond
+one batch; item columns are never one-hot encoded (a profile is one row over the catalogue).
+
+Folder (written atomically; loading never executes code, no pickle):
+  ``synth.json``         generator name, typed config, behaviours, funnel, privacy statement, training info
+  ``items.json``         original item ids in index order
+  ``activity.npz``       the activity model (histograms of per-user sizes)
+  ``weights.safetensors`` (torch generators) or ``weights.npz`` (numpy ones): the generator only
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+from recgan.data.ids import IdMap
+from recgan.data.interactions import BEHAVIOUR, ITEM, USER, Interactions
+from recgan.errors import RecganError
+from recgan.io import atomic_dir, load_npz
+from recgan.models.base import Config, _coerce
+from recgan.synth.sampler import ActivityModel, Funnel, sample_profiles
+
+FORMAT_VERSION = 1
+SYNTH_FILE = "synth.json"
+REGISTRY: dict[str, type[Synthesizer]] = {}
+
+
+def register(cls: type[Synthesizer]) -> type[Synthesizer]:
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def synthetic_ids(start: int, n: int) -> np.ndarray:
+    """``syn0000000``-style user ids for rows ``start .. start + n - 1``."""
+    return np.array([f"syn{i:07d}" for i in range(start, start + n)], dtype=object)
+
+
+@dataclasses.dataclass
+class SynthConfig(Config):
+    funnel: str = "auto"
+    """Funnel order, broadest first, e.g. ``"view>cart>buy"``: a child behaviour's items are drawn inside its
+    parent's. ``auto``: detected from the data (>= 90 % containment); under DP only the public name order
+    view>cart>buy is used. ``none``: channels independent."""
+    batch_size: int = 1024
+    """Profiles generated at once by ``sample`` (memory O(batch x items))."""
+
+
+def make_config(cls: type[SynthConfig], params: dict[str, Any] | None) -> SynthConfig:
+    import typing
+
+    params = dict(params or {})
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(params) - fields)
+    if unknown:
+        raise RecganError(f"unknown parameter(s) {unknown} for {cls.__name__}; known: {sorted(fields)}")
+    return cls(**{k: _coerce(v, hints[k], k) for k, v in params.items()})
+
+
+class Synthesizer(ABC):
+    """Base of every behaviour generator.
+
+    Subclasses implement ``_fit(data, counts)`` (learn the item distributions; the activity model and funnel
+    are already fitted) and ``_logits(n, cond, gen)`` -> float32 tensor (n, channels, items) of unnormalised
+    log-probabilities for ``n`` new profiles, and ``_state()`` / ``_set_state(state)`` for the weights.
+    """
+
+    name: ClassVar[str] = "base"
+    config_class: ClassVar[type[SynthConfig]] = SynthConfig
+
+    def __init__(self, config: SynthConfig | None = None, **params: Any) -> None:
+        if config is None:
+            config = make_config(self.config_class, params)
+        elif params:
+            config = dataclasses.replace(config, **dataclasses.asdict(make_config(self.config_class, params)))
+        self.config = config
+        self.items: IdMap | None = None
+        self.behaviours: list[str] = []
+        self.target: str = ""
+        self.activity: ActivityModel | None = None
+        self.funnel: Funnel | None = None
+        self.info: dict[str, Any] = {}
+        self.privacy: dict[str, Any] = {"dp": False}
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: Interactions) -> Synthesizer:
+        """Learn the activity model, the funnel and the item distributions from ``data`` (all behaviours)."""
+        if data.nnz == 0 and all(m.nnz == 0 for m in data.matrices.values()):
+            raise RecganError("cannot fit a synthesizer on data without interactions")
+        self.items = data.items
+        self.behaviours = list(data.behaviours)
+        self.target = data.target
+        mats = [data.binary(b) for b in self.behaviours]
+        counts = np.stack([np.diff(m.indptr) for m in mats], axis=1)
+        keep = counts.sum(1) > 0  # ids without any interaction are not users
+        if keep.sum() < 2:
+            raise RecganError("need at least 2 users with interactions to fit a synthesizer")
+        if not keep.all():
+            mats = [m[keep] for m in mats]
+            counts = counts[keep]
+        self.funnel = Funnel.resolve(self.config.funnel, self.behaviours, mats, private=self._private())
+        self._fit(mats, counts)
+        return self
+
+    def _private(self) -> bool:
+        return False
+
+    def _fit_activity(self, counts: np.ndarray) -> ActivityModel:
+        """The activity model on the broadest root channel of the funnel."""
+        roots = [c for c, p in enumerate(self.funnel.parent) if p is None]
+        totals = counts.sum(0)
+        base = roots[0] if self._private() else max(roots, key=lambda c: totals[c])
+        self.activity = ActivityModel.fit(counts, len(self.items), base)
+        return self.activity
+
+    @abstractmethod
+    def _fit(self, mats: list[sp.csr_matrix], counts: np.ndarray) -> None:
+        """``mats``: per behaviour (in ``self.behaviours`` order) binary CSR (users, items); ``counts``
+        (users, channels) their row sizes. Must set ``self.activity``."""
+
+    @abstractmethod
+    def _logits(self, sizes: np.ndarray, gen: torch.Generator) -> torch.Tensor:
+        """Log-probabilities (n, channels, items) for profiles of the given ``sizes`` (n, channels)."""
+
+    # ------------------------------------------------------------------ sample
+    def _check_fitted(self) -> None:
+        if self.items is None or self.activity is None:
+            raise RecganError(f"synthesizer {self.name!r} is not fitted")
+
+    def sample_matrices(self, n_users: int, seed: int = 0) -> list[sp.csr_matrix]:
+        """``n_users`` synthetic profiles as one binary CSR (n_users, items) per behaviour."""
+        self._check_fitted()
+        if n_users < 1:
+            raise RecganError(f"n_users must be >= 1, got {n_users}")
+        gen = torch.Generator().manual_seed(int(seed))
+        rng = np.random.default_rng([int(seed), 7])
+        sizes = self.activity.sample(n_users, rng, self.funnel)
+        parts: list[list[sp.csr_matrix]] = [[] for _ in self.behaviours]
+        bs = max(1, self.config.batch_size)
+        with torch.no_grad():
+            for lo in range(0, n_users, bs):
+                sz = sizes[lo : lo + bs]
+                logits = self._logits(sz, gen)
+                for c, m in enumerate(sample_profiles(logits, sz, self.funnel, gen)):
+                    parts[c].append(m)
+        return [sp.vstack(p, format="csr") for p in parts]
+
+    def item_marginals(self, n: int = 2048, seed: int = 0) -> np.ndarray:
+        """(channels, items) mean over ``n`` generated profiles of softmax(logits): how much probability the
+        generator puts on each item (the white-box score of the canary audit)."""
+        self._check_fitted()
+        gen = torch.Generator().manual_seed(int(seed))
+        sizes = self.activity.sample(n, np.random.default_rng([int(seed), 11]), self.funnel)
+        total = None
+        with torch.no_grad():
+            for lo in range(0, n, max(1, self.config.batch_size)):
+                p = torch.softmax(self._logits(sizes[lo : lo + self.config.batch_size], gen).float(), -1).sum(0)
+                total = p if total is None else total + p
+        return (total / n).numpy()
+
+    def sample(self, n_users: int, seed: int = 0) -> pd.DataFrame:
+        """``n_users`` synthetic users as a long frame: user (``syn0000000`` ...), item (original ids),
+        behaviour. Deterministic for a given ``seed``."""
+        mats = self.sample_matrices(n_users, seed)
+        return to_frame(mats, self.behaviours, self.items)
+
+    def sample_interactions(self, n_users: int, seed: int = 0) -> Interactions:
+        """The same sample as an :class:`Interactions` in the training item space."""
+        mats = self.sample_matrices(n_users, seed)
+        users = IdMap(synthetic_ids(0, n_users), "user")
+        return Interactions(dict(zip(self.behaviours, mats, strict=True)), self.target, users, self.items)
+
+    # ------------------------------------------------------------------ persistence
+    def _state(self) -> dict[str, Any]:
+        return {}
+
+    def _set_state(self, state: dict[str, Any]) -> None:  # noqa: B027  (stateless generators keep it)
+        return None
+
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        """Write the synthesizer folder atomically (an old folder is replaced whole)."""
+        self._check_fitted()
+        from recgan import __version__
+
+        folder = Path(folder)
+        with atomic_dir(folder) as tmp:
+            meta = {
+                "format_version": FORMAT_VERSION, "recgan_version": __version__, "generator": self.name,
+                "config": dataclasses.asdict(self.config), "behaviours": self.behaviours, "target": self.target,
+                "funnel": self.funnel.to_json(), "n_items": len(self.items), "privacy": self.privacy,
+                "info": self.info,
+            }
+            (tmp / SYNTH_FILE).write_text(json.dumps(meta, indent=2, default=_jsonable) + "\n")
+            (tmp / "items.json").write_text(json.dumps(self.items.to_list(), default=_jsonable))
+            with open(tmp / "activity.npz", "wb") as fh:
+                np.savez(fh, **self.activity.to_arrays())
+            state = self._state()
+            if any(isinstance(v, torch.Tensor) for v in state.values()):
+                from safetensors.torch import save_file
+
+                save_file({k: torch.as_tensor(v).detach().cpu().contiguous() for k, v in state.items()},
+                          str(tmp / "weights.safetensors"))
+            elif state:
+                with open(tmp / "weights.npz", "wb") as fh:
+                    np.savez(fh, **{k: np.asarray(v) for k, v in state.items()})
+        return folder
+
+    @classmethod
+    def _from_meta(cls, meta: dict, folder: Path) -> Synthesizer:
+        obj = cls(make_config(cls.config_class, meta["config"]))
+        obj.items = IdMap(np.asarray(json.loads((folder / "items.json").read_text()), dtype=object), "item")
+        obj.behaviours = list(meta["behaviours"])
+        obj.target = meta["target"]
+        obj.funnel = Funnel.from_json(meta["funnel"], obj.behaviours)
+        obj.activity = ActivityModel.from_arrays(load_npz(folder / "activity.npz"))
+        obj.privacy = meta.get("privacy", {"dp": False})
+        obj.info = meta.get("info", {})
+        if (folder / "weights.safetensors").exists():
+            from safetensors.torch import load_file
+
+            state: dict[str, Any] = dict(load_file(str(folder / "weights.safetensors")))
+        elif (folder / "weights.npz").exists():
+            state = load_npz(folder / "weights.npz")
+        else:
+            state = {}
+        obj._set_state(state)
+        return obj
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config})"
+
+
+def to_frame(mats: list[sp.csr_matrix], behaviours: list[str], items: IdMap, start: int = 0) -> pd.DataFrame:
+    """Per-behaviour CSR profiles -> long frame user, item, behaviour (synthetic user ids)."""
+    frames = []
+    for b, m in zip(behaviours, mats, strict=True):
+        m = sp.csr_matrix(m)
+        rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+        frames.append(pd.DataFrame({USER: rows, ITEM: m.indices, BEHAVIOUR: b}))
+    df = pd.concat(frames, ignore_index=True).sort_values([USER, BEHAVIOUR, ITEM], kind="stable")
+    ids = synthetic_ids(start, max(m.shape[0] for m in mats))
+    df[USER] = ids[df[USER].to_numpy()]
+    df[ITEM] = items.original(df[ITEM].to_numpy())
+    return df.reset_index(drop=True)
+
+
+def load_synthesizer(path: str | os.PathLike[str]) -> Synthesizer:
+    """Load a synthesizer folder written by :meth:`Synthesizer.save`. ``path`` may also be a model folder
+    holding it as ``synth/`` (what the HTTP service is given)."""
+    import recgan.synth  # noqa: F401  (registers every generator)
+
+    folder = Path(path)
+    if not (folder / SYNTH_FILE).is_file() and (folder / "synth" / SYNTH_FILE).is_file():
+        folder = folder / "synth"
+    meta_path = folder / SYNTH_FILE
+    if not meta_path.is_file():
+        raise RecganError(f"{path}: not a synthesizer folder (no {SYNTH_FILE})")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as e:
+        raise RecganError(f"{meta_path}: damaged: {e}") from None
+    name = meta.get("generator")
+    if name not in REGISTRY:
+        raise RecganError(f"{meta_path}: unknown generator {name!r}; known: {sorted(REGISTRY)}")
+    try:
+        return REGISTRY[name]._from_meta(meta, folder)
+    except (FileNotFoundError, KeyError, ValueError) as e:
+        raise RecganError(f"{folder}: damaged synthesizer folder: {e}") from None
+
+
+def _jsonable(o: Any) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+# ---------------------------------------------------------------------------------------- networks
+class ProfileDecoder(nn.Module):
+    """Noise (+ an activity-level condition) -> per-channel logits over the catalogue.
+
+    ``z (n, z_dim) ++ onehot(level) (n, n_levels) -> MLP -> h (n, channels, emb) -> h @ E^T + b_c``: the
+    output layer is factorised through one item-embedding table ``E`` (items x emb) shared by the channels,
+    so a catalogue of 10^5 items costs 10^5 x emb parameters, not hidden x items per channel.
+    """
+
+    def __init__(self, n_items: int, n_channels: int, n_levels: int, z_dim: int = 64, hidden: int = 256,
+                 emb: int = 64) -> None:
+        super().__init__()
+        self.n_items, self.n_channels, self.n_levels, self.z_dim, self.emb = n_items, n_channels, n_levels, z_dim, emb
+        self.body = nn.Sequential(
+            nn.Linear(z_dim + n_levels, hidden), nn.LeakyReLU(0.2), nn.LayerNorm(hidden),
+            nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.LayerNorm(hidden),
+            nn.Linear(hidden, n_channels * emb),
+        )
+        self.item_emb = nn.Parameter(torch.randn(n_items, emb) * (1.0 / emb**0.5))
+        self.bias = nn.Parameter(torch.zeros(n_channels, n_items))
+
+    def forward(self, z: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+        cond = nn.functional.one_hot(level.long(), self.n_levels).to(z.dtype)
+        h = self.body(torch.cat([z, cond], 1)).view(-1, self.n_channels, self.emb)
+        return h @ self.item_emb.T + self.bias  # (n, channels, items)
+
+    def shape_args(self) -> dict[str, int]:
+        return {"n_items": self.n_items, "n_channels": self.n_channels, "n_levels": self.n_levels,
+                "z_dim": self.z_dim, "emb": self.emb, "hidden": self.body[0].out_features}
+
+
+def log_popularity(mats: list[sp.csr_matrix], smoothing: float = 0.5) -> np.ndarray:
+    """(channels, items) log of smoothed item frequencies per channel (the decoder's initial bias)."""
+    pop = np.stack([np.asarray(m.sum(0)).ravel() for m in mats]).astype(np.float64) + smoothing
+    return np.log(pop / pop.sum(1, keepdims=True)).astype(np.float32)
+
+
+def dense_batch(mats: list[sp.csr_matrix], rows: np.ndarray) -> torch.Tensor:
+    """(len(rows), channels, items) float32 dense 0/1 profiles of one batch (never the whole matrix)."""
+    return torch.stack([torch.from_numpy(m[rows].toarray().astype(np.float32)) for m in mats], 1)

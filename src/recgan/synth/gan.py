@@ -1,0 +1,317 @@
+"""The behaviour GAN: a generator of whole user profiles over the catalogue, per behaviour channel.
+
+Generator: :class:`~recgan.synth.base.ProfileDecoder`, noise z ~ N(0, I) ++ the profile's activity level
+-> logits per channel over the catalogue (factorised output, no one-hot item columns). A fake profile is a
+*discrete* draw: sizes from the activity model, items by Gumbel-top-k inside the funnel (the same sampler
+``sample`` uses), so the discriminator sees exactly what would be released; gradients reach the generator
+through the straight-through estimator (hard / k + softmax - stop_grad(softmax)).
+
+Discriminator (the only part that touches real data): each channel's profile normalised to sum 1
+(= the mean of its items' embeddings after the first linear layer) ++ log sizes -> MLP -> a score.
+
+Stabilisers: WGAN-GP (``loss="wgan-gp"``, gradient penalty from :mod:`recgan.models.gan_parts`) or the
+non-saturating loss, PacGAN packing (``pac`` profiles judged together), an exponential moving average of
+the generator's weights (the EMA generator is what is released), and the collapse alarm of
+:mod:`recgan.models.diagnostics` (distinct top-20 lists across generated users) logged every few epochs.
+
+Differential privacy (``dp_epsilon``): the discriminator is trained with DP-SGD at user level through
+:mod:`recgan.synth.dp` (Opacus, Poisson sampling, RDP accountant); the activity histograms and the initial
+popularity prior are released with the Gaussian mechanism and composed in the same accountant. Packing and
+the gradient penalty are per-example incompatible with DP-SGD, so DP uses ``pac=1`` and the non-saturating
+loss. Only the generator is saved.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from recgan.models import diagnostics
+from recgan.models.gan_parts import d_loss, g_loss, gradient_penalty
+from recgan.models.torch_base import resolve_device, seed_everything
+from recgan.synth.base import ProfileDecoder, SynthConfig, Synthesizer, dense_batch, log_popularity, register
+from recgan.synth.sampler import N_LEVELS, draw_masks
+
+
+@dataclass
+class GANConfig(SynthConfig):
+    epochs: int = 150
+    """Passes of the discriminator over the training users."""
+    train_batch: int = 64
+    """Real users per discriminator step (the expected batch under DP's Poisson sampling)."""
+    n_critic: int = 1
+    """Discriminator steps per generator step."""
+    lr_g: float = 1e-3
+    lr_d: float = 1e-3
+    loss: str = "wgan-gp"
+    """``wgan-gp`` or ``nonsaturating`` (``hinge`` also accepted); DP always uses ``nonsaturating``."""
+    gp_weight: float = 10.0
+    pac: int = 2
+    """Profiles packed into one discriminator example (PacGAN); 1 under DP."""
+    z_dim: int = 64
+    hidden: int = 256
+    emb: int = 64
+    """Item-embedding width of the generator's output layer."""
+    d_emb: int = 64
+    """Width of the discriminator's first (item-embedding) layer."""
+    d_hidden: int = 256
+    feature_matching: float = 1.0
+    """Weight of feature matching (Salimans et al. 2016): the generator also matches the mean and standard
+    deviation of the discriminator's profile embedding on real and fake batches. Uses real data outside
+    DP-SGD, so it is switched off under DP."""
+    marginal_weight: float = 1.0
+    """Weight of KL(prior || mean generated item distribution) per channel, where the prior is the
+    popularity prior (DP-noised under DP): keeps item marginals while the adversarial loss shapes who goes
+    with whom (the discriminator's embedding cannot see every popularity drift). 0 = off."""
+    ema: float = 0.98
+    """Decay of the exponential moving average of generator weights (0 = release the raw generator)."""
+    popularity_prior: bool = True
+    """Start the generator's output bias at log item popularity (DP-noised under DP)."""
+    diag_every: int = 25
+    """Epochs between collapse-alarm checks."""
+    dp_epsilon: float | None = None
+    """Target epsilon of user-level DP (None = no DP)."""
+    dp_delta: float = 1e-5
+    dp_max_grad_norm: float = 1.0
+    """Per-user clipping norm of discriminator gradients."""
+    dp_aux_sigma: float = 20.0
+    """Noise multiplier of the Gaussian releases of the activity histograms and the popularity prior."""
+    device: str = "cpu"
+
+
+class Critic(nn.Module):
+    """Input (n, channels x items + channels): normalised profiles ++ scaled log sizes -> (n / pac,) scores."""
+
+    def __init__(self, n_items: int, n_ch: int, d_emb: int, hidden: int, pac: int) -> None:
+        super().__init__()
+        self.n_ch, self.pac = n_ch, pac
+        self.embed = nn.Linear(n_ch * n_items, d_emb)
+        self.net = nn.Sequential(
+            nn.Linear(pac * (d_emb + n_ch), hidden), nn.LeakyReLU(0.2),
+            nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+            nn.Linear(hidden, 1),
+        )
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, d_emb + channels): the embedded profile (mean item embedding) and the size features."""
+        return torch.cat([F.leaky_relu(self.embed(x[:, : -self.n_ch]), 0.2), x[:, -self.n_ch :]], 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.features(x)
+        return self.net(h.reshape(-1, self.pac * h.shape[1])).squeeze(-1)
+
+
+def critic_input(profiles: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
+    """(n, C, items) profiles each summing to 1 per channel (or 0) ++ log1p(sizes) / 5 -> (n, C*items + C)."""
+    return torch.cat([profiles.flatten(1), torch.log1p(sizes.float()) / 5.0], 1)
+
+
+def real_input(x: torch.Tensor) -> torch.Tensor:
+    k = x.sum(-1)
+    return critic_input(x / k.clamp(min=1)[..., None], k)
+
+
+@register
+class BehaviourSynthesizer(Synthesizer):
+    """GAN over whole user profiles (see the module docstring). ``fit(Interactions)`` / ``sample(n, seed)``."""
+
+    name = "gan"
+    config_class = GANConfig
+
+    def _private(self) -> bool:
+        return self.config.dp_epsilon is not None
+
+    def _build(self, n_ch: int, n_items: int) -> None:
+        cfg = self.config
+        self.generator = ProfileDecoder(n_items, n_ch, N_LEVELS, cfg.z_dim, cfg.hidden, cfg.emb)
+
+    # ------------------------------------------------------------------ training
+    def _fake(self, G: ProfileDecoder, sizes: np.ndarray, gen: torch.Generator, dev: torch.device,
+              out: dict | None = None) -> torch.Tensor:
+        z = torch.randn(len(sizes), self.config.z_dim, generator=gen).to(dev)
+        logits = G(z, torch.from_numpy(self.activity.levels(sizes)).to(dev))
+        if out is not None:
+            out["logits"] = logits
+        masks = draw_masks(logits, sizes, self.funnel, gen)
+        parts, ks = [], []
+        for c, m in enumerate(masks):
+            p = self.funnel.parent[c]
+            lc = logits[:, c] if p is None else logits[:, c].masked_fill(~masks[p], -1e9)
+            soft = torch.softmax(lc, -1)
+            k = m.sum(1)
+            hard = m.float() / k.clamp(min=1)[:, None]
+            parts.append(hard + soft - soft.detach())
+            ks.append(k)
+        return critic_input(torch.stack(parts, 1), torch.stack(ks, 1))
+
+    def _fit(self, mats: list[sp.csr_matrix], counts: np.ndarray) -> None:
+        cfg = self.config
+        dev = resolve_device(cfg.device)
+        seed_everything(cfg.seed)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        rng = np.random.default_rng(cfg.seed)
+        n, n_ch, n_items = counts.shape[0], len(mats), mats[0].shape[1]
+        private = self._private()
+        loss_kind = "nonsaturating" if private else cfg.loss
+        pac = 1 if private else max(1, cfg.pac)
+        fm = 0.0 if private else cfg.feature_matching
+        t0 = time.perf_counter()
+
+        self._fit_activity(counts)
+        self._build(n_ch, n_items)
+        G = self.generator.to(dev)
+        dp = None
+        if private:
+            from recgan.synth.dp import DPDiscriminator, private_log_popularity
+
+            dp = DPDiscriminator(n_users=n, batch=cfg.train_batch, epochs=cfg.epochs, epsilon=cfg.dp_epsilon,
+                                 delta=cfg.dp_delta, max_grad_norm=cfg.dp_max_grad_norm,
+                                 aux_sigmas=[cfg.dp_aux_sigma] * (1 + int(cfg.popularity_prior)))
+            self.activity.privatise(cfg.dp_aux_sigma * math.sqrt(n_ch), rng)
+            prior = private_log_popularity(mats, cfg.dp_aux_sigma, rng) if cfg.popularity_prior else None
+        else:
+            prior = log_popularity(mats) if cfg.popularity_prior else None
+        prior_t = None
+        if prior is not None:
+            with torch.no_grad():
+                G.bias.copy_(torch.from_numpy(prior))
+            prior_t = torch.softmax(torch.from_numpy(prior), -1).to(dev)
+        D = Critic(n_items, n_ch, cfg.d_emb, cfg.d_hidden, pac).to(dev)
+        opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(0.5, 0.9))
+        opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(0.5, 0.9))
+        if dp is not None:
+            D, opt_d, batches = dp.make_private(D, opt_d)
+        else:
+            batches = _shuffled_batches(n, cfg.train_batch - cfg.train_batch % pac, rng)
+        ema = copy.deepcopy(G).eval() if cfg.ema > 0 else G
+        for p in ema.parameters():
+            p.requires_grad_(False)
+
+        history: list[dict] = []
+        d_steps = 0
+        for epoch in range(1, cfg.epochs + 1):
+            stats: dict[str, list[float]] = {"loss_d": [], "loss_g": [], "d_real": [], "d_fake": []}
+            for rows in batches():
+                rows = np.asarray(rows, dtype=np.int64)
+                if pac > 1:
+                    rows = rows[: len(rows) - len(rows) % pac]
+                    if not len(rows):
+                        continue
+                x = dense_batch(mats, rows).to(dev) if len(rows) else torch.zeros(0, n_ch, n_items, device=dev)
+                real = real_input(x)
+                # ---- discriminator step
+                _set_grad(D, True)
+                with torch.no_grad():
+                    fake = self._fake(G, self.activity.sample(len(rows), rng, self.funnel), gen, dev).detach()
+                opt_d.zero_grad(set_to_none=True)
+                if dp is not None:
+                    out = D(torch.cat([real, fake]))
+                    o_r, o_f = out[: len(rows)], out[len(rows) :]
+                    loss = (F.softplus(-o_r).sum() + F.softplus(o_f).sum())  # per-example terms, summed
+                else:
+                    o_r, o_f = D(real), D(fake)
+                    loss = d_loss(loss_kind, o_r, o_f)
+                    if loss_kind == "wgan-gp":
+                        loss = loss + cfg.gp_weight * gradient_penalty(D, real, fake, gen)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # Opacus' full backward hooks on inputs without grad
+                    loss.backward()
+                opt_d.step()
+                d_steps += 1
+                if len(rows):
+                    stats["loss_d"].append(float(loss.detach()) / (1 if dp is None else 2 * len(rows)))
+                    stats["d_real"].append(float(o_r.detach().mean()))
+                    stats["d_fake"].append(float(o_f.detach().mean()))
+                # ---- generator step
+                if d_steps % cfg.n_critic == 0:
+                    _set_grad(D, False)
+                    if dp is not None:
+                        D.disable_hooks()
+                    m = cfg.train_batch - cfg.train_batch % pac
+                    aux: dict = {}
+                    fake = self._fake(G, self.activity.sample(m, rng, self.funnel), gen, dev, aux)
+                    lg = g_loss(loss_kind, D(fake))
+                    if prior_t is not None and cfg.marginal_weight > 0:
+                        mean_p = torch.softmax(aux["logits"], -1).mean(0).clamp(min=1e-12)
+                        kl = (prior_t * (prior_t.clamp(min=1e-12).log() - mean_p.log())).sum(-1).mean()
+                        lg = lg + cfg.marginal_weight * kl
+                    if fm > 0:
+                        with torch.no_grad():
+                            fr = D.features(real)
+                        ff = D.features(fake)
+                        lg = lg + fm * ((fr.mean(0) - ff.mean(0)).pow(2).sum() + (fr.std(0) - ff.std(0)).pow(2).sum())
+                    opt_g.zero_grad(set_to_none=True)
+                    lg.backward()
+                    opt_g.step()
+                    if dp is not None:
+                        D.enable_hooks()
+                    stats["loss_g"].append(float(lg.detach()))
+                    if ema is not G:
+                        with torch.no_grad():
+                            for pe, pg in zip(ema.parameters(), G.parameters(), strict=True):
+                                pe.lerp_(pg, 1 - cfg.ema)
+            row = {"epoch": epoch, **{k: float(np.mean(v)) if v else float("nan") for k, v in stats.items()}}
+            if epoch % cfg.diag_every == 0 or epoch == cfg.epochs:
+                row.update(self._collapse_check(ema, n_items, dev))
+            history.append(row)
+        self.generator = ema.cpu().eval()
+        seconds = time.perf_counter() - t0
+        last = history[-1] if history else {}
+        self.info = {
+            "users": n, "epochs": cfg.epochs, "discriminator_steps": d_steps, "fit_seconds": round(seconds, 3),
+            "loss": loss_kind, "pac": pac, "collapse_alarm": bool(last.get("collapse_alarm", 0.0)),
+            "distinct_lists": last.get("distinct_lists"), "item_coverage": last.get("item_coverage"),
+            "history": history,
+        }
+        if dp is not None:
+            self.privacy = dp.statement()
+
+    def _collapse_check(self, G: ProfileDecoder, n_items: int, dev: torch.device, n: int = 256) -> dict[str, float]:
+        gen = torch.Generator().manual_seed(12345)
+        sizes = self.activity.sample(n, np.random.default_rng(12345), self.funnel)
+        with torch.no_grad():
+            z = torch.randn(n, self.config.z_dim, generator=gen).to(dev)
+            logits = G(z, torch.from_numpy(self.activity.levels(sizes)).to(dev))[:, self.activity.base]
+            top = torch.topk(logits, min(20, n_items), dim=1).indices.cpu().numpy()
+        distinct = diagnostics.distinct_lists(np.sort(top, 1))
+        return {"distinct_lists": distinct, "item_coverage": diagnostics.item_coverage(top, n_items),
+                "collapse_alarm": float(distinct < diagnostics.COLLAPSE_ALARM)}
+
+    # ------------------------------------------------------------------ sampling and state
+    def _logits(self, sizes: np.ndarray, gen: torch.Generator) -> torch.Tensor:
+        z = torch.randn(len(sizes), self.config.z_dim, generator=gen)
+        return self.generator(z, torch.from_numpy(self.activity.levels(sizes)))
+
+    def _state(self) -> dict[str, torch.Tensor]:
+        return {f"generator.{k}": v for k, v in self.generator.state_dict().items()}
+
+    def _set_state(self, state: dict) -> None:
+        n_ch, n_items = state["generator.bias"].shape
+        self._build(n_ch, n_items)
+        self.generator.load_state_dict({k[10:]: v for k, v in state.items() if k.startswith("generator.")})
+        self.generator.eval()
+
+
+def _set_grad(module: nn.Module, flag: bool) -> None:
+    for p in module.parameters():
+        p.requires_grad_(flag)
+
+
+def _shuffled_batches(n: int, batch: int, rng: np.random.Generator):
+    batch = max(1, batch)
+
+    def epoch():
+        perm = rng.permutation(n)
+        for lo in range(0, n - batch + 1 if n >= batch else 1, batch):
+            yield perm[lo : lo + batch]
+
+    return epoch

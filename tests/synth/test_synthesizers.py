@@ -1,0 +1,148 @@
+"""Every generator passes the synthesizer contract on tiny simulated data."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recgan.errors import RecganError
+from recgan.reports.fidelity import activity_ks_similarity
+from recgan.synth import (
+    BehaviourSynthesizer,
+    IndependentSampler,
+    VAESynthesizer,
+    load_synthesizer,
+    make_synthesizer,
+)
+
+TINY_GAN = {"epochs": 2, "train_batch": 32, "z_dim": 8, "hidden": 32, "emb": 16, "d_emb": 16, "d_hidden": 32,
+            "diag_every": 1}
+TINY_VAE = {"epochs": 2, "train_batch": 32, "z_dim": 8, "hidden": 32, "emb": 16}
+
+
+class SynthContract:
+    cls = None
+    params: dict = {}
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def fitted(cls, shop):
+        return cls.cls(**cls.params).fit(shop)
+
+    def test_fit_returns_self_and_registry(self, shop):
+        s = self.cls(**self.params)
+        assert s.fit(shop) is s
+        assert type(make_synthesizer(s.name, **self.params)) is self.cls
+
+    def test_sample_frame(self, fitted, shop):
+        df = fitted.sample(50, seed=1)
+        assert list(df.columns) == ["user", "item", "behaviour"]
+        assert df["user"].nunique() == 50
+        assert all(re.fullmatch(r"syn\d{7}", u) for u in df["user"].unique())
+        assert set(df["item"]) <= set(shop.items.ids.tolist())
+        assert set(df["behaviour"]) <= set(shop.behaviours)
+        assert not df.duplicated(["user", "item", "behaviour"]).any()
+
+    def test_deterministic_under_seed(self, fitted):
+        a, b, c = fitted.sample(40, seed=5), fitted.sample(40, seed=5), fitted.sample(40, seed=6)
+        assert a.equals(b)
+        assert not a.equals(c)
+
+    def test_sizes_follow_real_activity(self, fitted, shop):
+        syn = fitted.sample_interactions(400, seed=2)
+        for b in shop.behaviours:
+            assert activity_ks_similarity(shop.binary(b), syn.binary(b)) > 0.8, b
+
+    def test_funnel_consistency(self, fitted, shop):
+        assert fitted.funnel.describe(fitted.behaviours) != "none"
+        syn = fitted.sample_interactions(100, seed=3)
+        buy, cart, view = (syn.binary(b) for b in ("buy", "cart", "view"))
+        assert buy.multiply(cart).nnz == buy.nnz
+        assert cart.multiply(view).nnz == cart.nnz
+
+    def test_save_load_round_trip(self, fitted, tmp_path):
+        fitted.save(tmp_path / "m")
+        names = {p.name for p in (tmp_path / "m").iterdir()}
+        assert names <= {"synth.json", "items.json", "activity.npz", "weights.safetensors", "weights.npz"}
+        assert not list(tmp_path.glob(".*tmp"))
+        loaded = load_synthesizer(tmp_path / "m")
+        assert type(loaded) is type(fitted)
+        assert loaded.sample(30, seed=9).equals(fitted.sample(30, seed=9))
+        # a model folder holding the synthesizer as synth/ (what the service is given)
+        fitted.save(tmp_path / "model" / "synth")
+        assert load_synthesizer(tmp_path / "model").sample(5, seed=1).equals(fitted.sample(5, seed=1))
+        json.loads((tmp_path / "m" / "synth.json").read_text())
+
+    def test_marginals(self, fitted, shop):
+        m = fitted.item_marginals(64)
+        assert m.shape == (len(shop.behaviours), shop.n_items)
+        np.testing.assert_allclose(m.sum(1), 1.0, rtol=1e-4)
+
+    def test_errors(self, fitted):
+        with pytest.raises(RecganError):
+            self.cls(**self.params).sample(3)
+        with pytest.raises(RecganError):
+            fitted.sample(0)
+        with pytest.raises(RecganError):
+            self.cls(no_such_param=1)
+
+
+class TestIndependent(SynthContract):
+    cls = IndependentSampler
+
+
+class TestVAE(SynthContract):
+    cls = VAESynthesizer
+    params = TINY_VAE
+
+
+class TestGAN(SynthContract):
+    cls = BehaviourSynthesizer
+    params = TINY_GAN
+
+    def test_training_log_and_alarm(self, fitted):
+        hist = fitted.info["history"]
+        assert len(hist) == 2 and all(np.isfinite(h["loss_d"]) for h in hist)
+        assert "distinct_lists" in hist[-1] and isinstance(fitted.info["collapse_alarm"], bool)
+
+    def test_only_generator_released(self, fitted, tmp_path):
+        from safetensors.torch import load_file
+
+        fitted.save(tmp_path / "g")
+        keys = load_file(str(tmp_path / "g" / "weights.safetensors")).keys()
+        assert keys and all(k.startswith("generator.") for k in keys)
+
+    def test_single_behaviour_and_loss_variants(self, shop):
+        data = shop.only_target()
+        s = BehaviourSynthesizer(**{**TINY_GAN, "epochs": 1, "loss": "nonsaturating", "pac": 1}).fit(data)
+        df = s.sample(20, seed=0)
+        assert set(df["behaviour"]) == {"buy"}
+
+
+def test_no_dense_users_by_items(shop, monkeypatch):
+    """sample() densifies one batch at a time: batch_size bounds the dense logits."""
+    s = IndependentSampler(batch_size=16).fit(shop)
+    seen = []
+    orig = s._logits
+    monkeypatch.setattr(s, "_logits", lambda sizes, gen: seen.append(len(sizes)) or orig(sizes, gen))
+    s.sample(100, seed=0)
+    assert max(seen) <= 16 and sum(seen) == 100
+
+
+def test_canaries_planting(shop):
+    from recgan.synth.canaries import plant_canaries
+
+    data, can = plant_canaries(shop, n=6, size=4, seed=0)
+    assert data.n_users == shop.n_users + 6
+    M = can.matrix(data.n_items)
+    rows = data.X[-6:]
+    assert (rows != M).nnz == 0
+    assert len({tuple(sorted(r)) for r in can.items}) == 6
+    fresh, can2 = plant_canaries(shop, n=10, size=3, seed=1, fresh_items=True, plant_fraction=0.5)
+    assert fresh.n_items == shop.n_items + 30
+    assert fresh.n_users == shop.n_users + int(can2.planted.sum())
+    assert sp.csr_matrix(fresh.X[:, shop.n_items:]).nnz == 3 * int(can2.planted.sum())
