@@ -35,8 +35,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from recgan.models import diagnostics
-from recgan.models.gan_parts import d_loss, g_loss, gradient_penalty
+try:  # the shared GAN pieces of the CFGAN work
+    from recgan.models.diagnostics import COLLAPSE_ALARM, distinct_lists, item_coverage
+    from recgan.models.gan_parts import d_loss, g_loss, gradient_penalty
+except ModuleNotFoundError:  # pragma: no cover - only while those modules are absent
+    from recgan.synth._gan_fallback import (  # type: ignore[assignment]
+        COLLAPSE_ALARM,
+        d_loss,
+        distinct_lists,
+        g_loss,
+        gradient_penalty,
+        item_coverage,
+    )
 from recgan.models.torch_base import resolve_device, seed_everything
 from recgan.synth.base import ProfileDecoder, SynthConfig, Synthesizer, dense_batch, log_popularity, register
 from recgan.synth.sampler import N_LEVELS, draw_masks
@@ -282,9 +292,9 @@ class BehaviourSynthesizer(Synthesizer):
             z = torch.randn(n, self.config.z_dim, generator=gen).to(dev)
             logits = G(z, torch.from_numpy(self.activity.levels(sizes)).to(dev))[:, self.activity.base]
             top = torch.topk(logits, min(20, n_items), dim=1).indices.cpu().numpy()
-        distinct = diagnostics.distinct_lists(np.sort(top, 1))
-        return {"distinct_lists": distinct, "item_coverage": diagnostics.item_coverage(top, n_items),
-                "collapse_alarm": float(distinct < diagnostics.COLLAPSE_ALARM)}
+        distinct = distinct_lists(np.sort(top, 1))
+        return {"distinct_lists": distinct, "item_coverage": item_coverage(top, n_items),
+                "collapse_alarm": float(distinct < COLLAPSE_ALARM)}
 
     # ------------------------------------------------------------------ sampling and state
     def _logits(self, sizes: np.ndarray, gen: torch.Generator) -> torch.Tensor:
