@@ -30,6 +30,7 @@ import os
 import platform
 import random
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -138,12 +139,19 @@ def _paths(user_ids: list, k: int, seed: int):
 
 
 def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux /proc; NaN elsewhere)."""
+    """User + system CPU seconds of a process and its live descendants (worker processes), from Linux /proc;
+    NaN elsewhere."""
+    total, todo = 0.0, [pid]
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        while todo:
+            p = todo.pop()
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
     except (OSError, ValueError, IndexError):
         return float("nan")
+    return total
 
 
 async def run_load(port: int, key: str, user_ids: list, concurrency: int, seconds: float, warmup: float,
@@ -262,9 +270,20 @@ def machine() -> str:
     return f"{os.cpu_count()} logical CPUs ({cpu}), Python {platform.python_version()}"
 
 
+def scheduling() -> str:
+    """How this process (and the server it starts) is scheduled, e.g. SCHED_RR 10 under `chrt -r 10`."""
+    try:
+        policy = os.sched_getscheduler(0)
+        names = {os.SCHED_OTHER: "SCHED_OTHER (normal)", os.SCHED_FIFO: "SCHED_FIFO", os.SCHED_RR: "SCHED_RR"}
+        prio = os.sched_getparam(0).sched_priority
+        return f"{names.get(policy, policy)}" + (f" priority {prio}" if prio else f", nice {os.nice(0)}")
+    except (AttributeError, OSError):
+        return "unknown"
+
+
 def load_average() -> str:
     try:
-        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+        return ", ".join(f"{x:.1f}" for x in os.getloadavg())
     except OSError:
         return "n/a"
 
@@ -293,6 +312,7 @@ def main() -> None:
                    help="concurrencies also measured with --no-micro-batch ('' for none)")
     p.add_argument("--reload-seconds", type=float, default=30.0)
     p.add_argument("--server-cpus", default=None, help="taskset CPU list for the server, e.g. 0,1")
+    p.add_argument("--server-args", default="", help="extra `recgan serve` options, e.g. '--workers 2'")
     p.add_argument("--out", default=None, help="markdown section to write (default: print only)")
     args = p.parse_args()
 
@@ -325,7 +345,8 @@ def main() -> None:
                 wanted = conc if batching else compare
                 if not wanted:
                     continue
-                srv = Server(folder, root, key_file, args.server_cpus, [] if batching else ["--no-micro-batch"], log)
+                extra = shlex.split(args.server_args) + ([] if batching else ["--no-micro-batch"])
+                srv = Server(folder, root, key_file, args.server_cpus, extra, log)
                 try:
                     for c in wanted:
                         secs = longs.get((name, c), args.seconds) if batching else args.seconds
@@ -339,7 +360,7 @@ def main() -> None:
                 finally:
                     srv.close()
         names = list(models)
-        srv = Server(models[names[0]], root, key_file, args.server_cpus, [], log)
+        srv = Server(models[names[0]], root, key_file, args.server_cpus, shlex.split(args.server_args), log)
         try:
             folders = [str(models[n]) for n in (names[1:2] + names[:1])] if len(names) > 1 else [str(models[names[0]])]
             res, reloads = asyncio.run(reload_under_load(srv, key, user_ids(models[names[0]]), folders,
@@ -355,14 +376,17 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     cmd = "python benchmarks/serve_load.py " + " ".join(a if " " not in a else repr(a) for a in sys.argv[1:])
+    if os.sched_getscheduler(0) in (os.SCHED_RR, os.SCHED_FIFO):
+        flag = "-r" if os.sched_getscheduler(0) == os.SCHED_RR else "-f"
+        cmd = f"chrt {flag} {os.sched_getparam(0).sched_priority} {cmd}"
+    cpus = f"pinned to CPUs {args.server_cpus}" if args.server_cpus else f"on all {os.cpu_count()} CPUs"
     text = f"""## Serving: `recgan serve` under load (issue 7)
 
 Command: `{cmd}`
-Machine: {machine()}; server pinned with `taskset -c {args.server_cpus or 'all'}`; the load generator runs
-on the same machine{' and CPUs' if (args.server_cpus and len(args.server_cpus.split(',')) >= (os.cpu_count() or 0)) else ''}.
-Load average before / after the benchmark: {load_before} / {load_average()} (other work on the machine
-competes with the server when this is above the core count). Ran {time.strftime('%Y-%m-%d %H:%M', time.localtime(t_begin))},
-{(time.time() - t_begin) / 60:.1f} min.
+Machine: {machine()}. The server runs {cpus}; the load generator runs on the same machine and CPUs.
+Scheduling of the server and the load generator: {scheduling()}. Load average (1, 5, 15 min) before
+({load_before}), after ({load_average()}); above the core count, other jobs on the machine compete for the CPUs.
+Ran {time.strftime('%Y-%m-%d %H:%M', time.localtime(t_begin))}, {(time.time() - t_begin) / 60:.1f} min.
 Request: GET /v1/users/{{random training user}}/recommendations?k=10 over keep-alive connections; latency from
 request sent to response body read; {args.warmup:.0f} s warm-up excluded; an error is any non-200 or transport failure.
 Models: {', '.join(f'{n} = `{m}`' for n, m in models.items())}.

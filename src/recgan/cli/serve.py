@@ -44,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="hold a partial micro-batch this long (default 0: batches form under load by themselves)")
     p.add_argument("--compute-threads", type=positive_int, default=2,
                    help="threads running model arithmetic per worker (default 2)")
+    p.add_argument("--torch-threads", type=positive_int, default=1,
+                   help="torch intra-op threads per worker (default 1; micro-batches use the cores better)")
     p.add_argument("--device", default=None, help="torch device for torch models (default: the model's own)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument("--access-log", action="store_true", help="log every request (costs throughput)")
@@ -96,9 +98,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes, cors_origins=tuple(args.cors_origin),
         micro_batch=not args.no_micro_batch, batch_max_size=args.batch_max_size,
         batch_wait_ms=args.batch_wait_ms, compute_threads=args.compute_threads, device=args.device,
+        torch_threads=args.torch_threads,
     )
+    from recgan.serving.transport import PROTOCOL
+
     common = dict(host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log,
-                  server_header=False)
+                  server_header=False, http=PROTOCOL)
     if args.workers == 1:
         app = create_app(model, settings)  # a bad folder fails here, before the port is bound
         uvicorn.run(app, **common)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import hmac
 import json
 import logging
@@ -92,6 +93,10 @@ class ServeSettings:
     """Threads running model arithmetic."""
     device: str | None = None
     """Torch device for torch models (default: the device in the model's config)."""
+    torch_threads: int | None = None
+    """Set torch's intra-op threads (process-wide) when the app is created; None leaves torch's default.
+    ``recgan serve`` sets 1: on a few cores, torch's own threads fight the event loop and each other, and
+    micro-batches already amortise the weight reads (CFGAN on 2 cores: 2 threads cost 8x more CPU per user)."""
     control_dir: str | None = None
     """Shared folder through which workers of one server (``--workers N``) pass reloads to each other."""
     control_poll_s: float = 0.5
@@ -99,7 +104,9 @@ class ServeSettings:
 
     def __post_init__(self) -> None:
         for name in ("max_history", "max_batch_users", "max_synthetic_users", "max_body_bytes",
-                     "batch_max_size", "compute_threads"):
+                     "batch_max_size", "compute_threads", "torch_threads"):
+            if name == "torch_threads" and self.torch_threads is None:
+                continue
             if int(getattr(self, name)) < 1:
                 raise RecganError(f"serve setting {name} must be >= 1, got {getattr(self, name)}")
         if self.batch_wait_ms < 0:
@@ -267,8 +274,13 @@ class _State:
         self._serve(self.holder.load(initial))
 
     def _serve(self, new: LoadedModel) -> LoadedModel | None:
+        # the model's many long-lived objects leave the cyclic collector's view (gc.freeze), so no full
+        # collection walks them in the middle of a request (tail latency); unfreezing first lets the
+        # replaced model's objects be collected again once its last request is done
+        gc.unfreeze()
         old = self.holder.swap(new)
         self.metrics.set_model(new.name, new.version, new.loaded_at)
+        gc.freeze()
         return old
 
     async def compute(self, fn: Callable, *args: Any, **kw: Any) -> Any:
@@ -327,6 +339,10 @@ class _State:
 def create_app(model_dir: str | os.PathLike[str], settings: ServeSettings | None = None) -> FastAPI:
     """A FastAPI app serving the model folder ``model_dir`` (loaded now: a bad folder raises RecganError)."""
     settings = settings or ServeSettings()
+    if settings.torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
     state = _State(model_dir, settings)
 
     @contextlib.asynccontextmanager
