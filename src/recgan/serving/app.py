@@ -231,11 +231,8 @@ def _original(ids: IdMap, idx: int) -> Any:
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
-    out = []
-    for e in exc.errors():
-        item = {"loc": [str(x) for x in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": e.get("type")}
-        out.append(item)
-    return out
+    return [{"loc": [str(x) for x in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()]
 
 
 def read_api_key_file(path: str | os.PathLike[str]) -> str:
@@ -271,9 +268,9 @@ class _State:
         ctrl = self._read_control()
         if ctrl is not None:
             initial, self.generation_seen = ctrl["path"], ctrl["generation"]
-        self._serve(self.holder.load(initial))
+        self.serve(self.holder.load(initial))
 
-    def _serve(self, new: LoadedModel) -> LoadedModel | None:
+    def serve(self, new: LoadedModel) -> LoadedModel | None:
         # the model's many long-lived objects leave the cyclic collector's view (gc.freeze), so no full
         # collection walks them in the middle of a request (tail latency); unfreezing first lets the
         # replaced model's objects be collected again once its last request is done
@@ -332,7 +329,7 @@ class _State:
                     self.metrics.reloads.labels("failure").inc()
                     log.error("reload published by another worker failed: %s", e)
                     continue
-                self._serve(new)
+                self.serve(new)
                 self.metrics.reloads.labels("success").inc()
 
 
@@ -558,7 +555,7 @@ def create_app(model_dir: str | os.PathLike[str], settings: ServeSettings | None
                 msg = str(e) if isinstance(e, RecganError) else f"{type(e).__name__}: {e}"
                 raise ApiError(422, "reload_failed",
                                f"could not load {path}: {msg}; still serving version {old.version}") from None
-            state._serve(new)
+            state.serve(new)
             state.publish(path)
             state.metrics.reloads.labels("success").inc()
             log.info("serving %s version %s from %s", new.name, new.version, path)

@@ -178,14 +178,14 @@ def load_model_folder(folder: Path, device: str | None = None) -> LoadedModel:
 
 
 class ModelHolder:
-    """Holds the served :class:`LoadedModel`; loads new folders and swaps them in atomically."""
+    """Holds the served :class:`LoadedModel`; loads new folders and swaps them in atomically. The app
+    serialises reloads (one at a time) and swaps only a completely loaded and warmed model."""
 
     def __init__(self, root: str | os.PathLike[str], device: str | None = None) -> None:
         self.root = Path(root).resolve()
         self.device = device
         self._current: LoadedModel | None = None
         self._swap_lock = threading.Lock()
-        self._reload_lock = threading.Lock()
 
     @property
     def current(self) -> LoadedModel:
@@ -193,10 +193,6 @@ class ModelHolder:
         if cur is None:
             raise ModelNotReady("no model loaded yet")
         return cur
-
-    @property
-    def ready(self) -> bool:
-        return self._current is not None
 
     def resolve(self, path: str | os.PathLike[str]) -> Path:
         return resolve_inside(self.root, path)
@@ -210,12 +206,3 @@ class ModelHolder:
         with self._swap_lock:
             old, self._current = self._current, new
         return old
-
-    def reload(self, path: str | os.PathLike[str] | None = None) -> tuple[LoadedModel, LoadedModel | None]:
-        """Load ``path`` (default: the folder now served) and swap it in. One reload at a time; on failure
-        the exception propagates and the served model is unchanged."""
-        with self._reload_lock:
-            if path is None:
-                path = self.current.path
-            new = self.load(path)
-            return new, self.swap(new)
