@@ -336,11 +336,11 @@ class _State:
 def create_app(model_dir: str | os.PathLike[str], settings: ServeSettings | None = None) -> FastAPI:
     """A FastAPI app serving the model folder ``model_dir`` (loaded now: a bad folder raises RecganError)."""
     settings = settings or ServeSettings()
-    if settings.torch_threads is not None:
+    state = _State(model_dir, settings)
+    if settings.torch_threads is not None:  # process-wide: only once the model has loaded
         import torch
 
         torch.set_num_threads(settings.torch_threads)
-    state = _State(model_dir, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
