@@ -177,3 +177,10 @@ def test_synthetic_users_from_a_real_synthesizer(models_root, data, tmp_path):
         rows = r.json()["interactions"]
         assert len({x["user"] for x in rows}) <= 4 and {x["item"] for x in rows} <= set(data.items.to_list())
         assert c.post("/v1/synthetic-users", json={"n": 4, "seed": 3}).json() == r.json()
+
+
+def test_micro_batcher_follows_the_event_loop(models_root):
+    from fastapi.testclient import TestClient
+
+    c = TestClient(create_app(models_root / "ease"))  # no lifespan: every call runs on a new event loop
+    assert [c.get(f"/v1/users/u00{u}/recommendations").status_code for u in range(3)] == [200] * 3

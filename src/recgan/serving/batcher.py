@@ -47,10 +47,14 @@ class MicroBatcher:
         self._queue: list[_Job] = []
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
+        """Start the consumer on the running event loop (the app's lifespan does this)."""
+        self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="recgan-microbatcher")
+        self._queue = []
+        self._task = self._loop.create_task(self._run(), name="recgan-microbatcher")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -60,6 +64,7 @@ class MicroBatcher:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        self._loop = None
         for job in self._queue:
             if not job.future.done():
                 job.future.cancel()
@@ -68,8 +73,9 @@ class MicroBatcher:
     async def recommend(self, snap: LoadedModel, user: int, k: int, exclude_seen: bool
                         ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (items, scores), 1-D internal indices with -1 / -inf padding, for one user index."""
-        if self._task is None or self._wakeup is None:
-            raise RuntimeError("MicroBatcher.start() was not called")
+        if self._loop is not asyncio.get_running_loop():  # no lifespan ran (a test client: one loop per call)
+            self.start()
+        assert self._wakeup is not None
         fut = asyncio.get_running_loop().create_future()
         self._queue.append(_Job(snap, user, k, exclude_seen, fut))
         self._wakeup.set()
