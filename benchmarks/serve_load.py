@@ -389,7 +389,8 @@ Scheduling of the server and the load generator: {scheduling()}. Load average (1
 Ran {time.strftime('%Y-%m-%d %H:%M', time.localtime(t_begin))}, {(time.time() - t_begin) / 60:.1f} min.
 Request: GET /v1/users/{{random training user}}/recommendations?k=10 over keep-alive connections; latency from
 request sent to response body read; {args.warmup:.0f} s warm-up excluded; an error is any non-200 or transport failure.
-Models: {', '.join(f'{n} = `{m}`' for n, m in models.items())}.
+Models: {', '.join(f'{n} = `{m}`' for n, m in models.items())}, trained on ml-1m-p1 by the commands in the
+docstring of benchmarks/serve_load.py (CFGAN 3 epochs: a latency benchmark, not an accuracy one).
 
 {table(rows)}
 
