@@ -70,13 +70,11 @@ def test_fidelity_sandwich(sets, name):
 
 
 def test_detection_sandwich(sets):
-    beh = [sets["train"].target]
     bases = F.svd_bases([sets["train"].X], k=8)
     auc = {k: F.detection_auc([sets["train"].X], [sets[k].X], bases, seed=0) for k in ("copy", "fresh", "gan", "noise")}
     assert auc["noise"] > 0.9
     assert auc["copy"] < 0.7 and auc["fresh"] < 0.7, auc
     assert auc["gan"] < auc["noise"], auc
-    del beh
 
 
 def test_privacy_sandwich(sets):

@@ -77,3 +77,17 @@ def test_user_errors(files, capsys, argv, msg):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("recgan: error:") and msg in err
+
+
+def test_report_on_user_split_folder(files):
+    d = files
+    assert main(["data", "split", str(d / "train.tsv"), "--method", "user", "--fraction", "0.3", "--seed", "0",
+                 "--out", str(d / "usplit")]) == 0
+    assert main(["synth", "fit", "--train", str(d / "usplit" / "train.tsv"), "--generator", "independent",
+                 "--out", str(d / "ind")]) == 0
+    assert main(["synth", "sample", "--model", str(d / "ind"), "--n-users", "60", "--out", str(d / "ind.tsv")]) == 0
+    assert main(["synth", "report", "--train", str(d / "usplit" / "train.tsv"), "--holdout", str(d / "usplit"),
+                 "--synthetic", str(d / "ind.tsv"), "--no-baselines", "--out", str(d / "rep2")]) == 0
+    rep = json.loads((d / "rep2" / "report.json").read_text())
+    assert set(rep["summary"]) == {"independent", "real holdout", "copy of train"}
+    assert rep["meta"]["holdout_users"] > 0

@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "shown beside it. Writes REPORT_DIR/report.json and report.html.")
     q.add_argument("--train", required=True, metavar="REAL_TRAIN")
     q.add_argument("--holdout", required=True, metavar="REAL_HOLDOUT",
-                   help="real users never used in training (a user-level holdout), whole profiles")
+                   help="real users never used in training, whole profiles: a file, or the folder of "
+                        "'recgan data split --method user' (its foldin.tsv + test.tsv)")
     q.add_argument("--synthetic", required=True, metavar="FILE")
     q.add_argument("--out", required=True, metavar="REPORT_DIR")
     q.add_argument("--model", default=None, metavar="DIR",
@@ -137,13 +138,22 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from recgan.data.interactions import Interactions
     from recgan.data.loaders import load_interactions, read_frame
     from recgan.reports.synth_report import align_frame, build_report, write_report
     from recgan.synth import IndependentSampler, VAESynthesizer, load_synthesizer
 
     train = load_interactions(args.train, target=args.target)
-    hold_df = read_frame(args.holdout)
+    hold_path = Path(args.holdout)
+    if hold_path.is_dir():  # a 'recgan data split --method user' folder: held-out users = foldin + test
+        parts = [hold_path / f for f in ("foldin.tsv", "test.tsv") if (hold_path / f).is_file()]
+        if len(parts) < 2:
+            raise RecganError(f"{hold_path}: a user-level split folder holds foldin.tsv and test.tsv")
+        hold_df = pd.concat([read_frame(f) for f in parts], ignore_index=True)
+    else:
+        hold_df = read_frame(hold_path)
     holdout = align_frame(hold_df, train, source=str(args.holdout))
     overlap = set(map(str, holdout.users.ids)) & set(map(str, train.users.ids))
     if overlap:

@@ -215,6 +215,9 @@ def _plots(report: dict) -> dict[str, str]:
     train: Interactions = data["train"]
     cands: dict[str, Interactions] = data["cands"]
     out = {}
+    palette = plt.get_cmap("tab10").colors
+    color = {name: palette[j % len(palette)] for j, name in enumerate(cands)}
+    color[FRESH + " (yardstick)"] = "k"
     real = np.asarray(train.X.sum(0)).ravel()
     order = np.argsort(-real, kind="stable")
     fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -223,7 +226,8 @@ def _plots(report: dict) -> dict[str, str]:
         if name == COPY:
             continue
         v = np.asarray(c.X.sum(0)).ravel()
-        ax[0].plot(np.arange(1, len(order) + 1), v[order] / max(v.sum(), 1), lw=1, alpha=.8, label=name)
+        ax[0].plot(np.arange(1, len(order) + 1), v[order] / max(v.sum(), 1), lw=1, alpha=.8, label=name,
+                   color=color[name])
     ax[0].set(xscale="log", yscale="log", xlabel="item rank in real data", ylabel="share of interactions",
               title="item popularity")
     ax[0].legend(fontsize=7)
@@ -233,21 +237,22 @@ def _plots(report: dict) -> dict[str, str]:
         if name == COPY:
             continue
         s = np.sort(np.diff(c.X.indptr))
-        ax[1].plot(s, np.linspace(0, 1, len(s)), lw=1, label=name)
+        ax[1].plot(s, np.linspace(0, 1, len(s)), lw=1, label=name, color=color[name])
     ax[1].set(xscale="symlog", xlabel="items per user", ylabel="CDF", title="user activity")
     ax[1].legend(fontsize=7)
     out["fidelity"] = H.figure_png(fig)
     fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
     bins = np.linspace(0, 1, 41)
     for name, d in data["dcr"].items():
-        ax[0].hist(d, bins=bins, histtype="step", density=True, label=name, lw=1.5 if "yardstick" in name else 1)
+        ax[0].hist(d, bins=bins, histtype="step", density=True, label=name, color=color[name],
+                   lw=1.5 if "yardstick" in name else 1)
     ax[0].set(xlabel="Jaccard distance to the closest training user", ylabel="density", title="DCR")
     ax[0].legend(fontsize=7)
     for name, (sm, sn) in data["roc"].items():
         thr = np.unique(np.concatenate([sm, sn]))[::-1]
-        tpr = [(sm >= t).mean() for t in thr]
-        fpr = [(sn >= t).mean() for t in thr]
-        ax[1].plot([0, *fpr, 1], [0, *tpr, 1], lw=1, label=name)
+        tpr = 1 - np.searchsorted(np.sort(sm), thr, side="left") / len(sm)
+        fpr = 1 - np.searchsorted(np.sort(sn), thr, side="left") / len(sn)
+        ax[1].plot([0, *fpr, 1], [0, *tpr, 1], lw=1, label=name, color=color[name])
     ax[1].plot([0, 1], [0, 1], "k:", lw=1)
     ax[1].set(xlabel="false-positive rate", ylabel="true-positive rate", title="membership inference (distance)")
     ax[1].legend(fontsize=7)
