@@ -134,11 +134,16 @@ def markdown() -> str:
         seeds = sorted(r["seed"] for r in rs)
         r0 = rs[0]
         lines += [f"### {ds} (seeds {', '.join(map(str, seeds))}; GAN {r0['gan_epochs']} epochs, VAE "
-                  f"{r0['vae_epochs']} epochs)", "",
-                  f"`python benchmarks/synth.py --dataset {ds} --seeds {' '.join(map(str, seeds))} "
-                  f"--gan-epochs {r0['gan_epochs']} --vae-epochs {r0['vae_epochs']}"
-                  + (" --dp " + " ".join(k.split("eps")[1] for k in r0["runs"] if "dp" in k) if any("dp" in k for k in r0["runs"]) else "")
-                  + "`", ""]
+                  f"{r0['vae_epochs']} epochs)", ""]
+        groups: dict[str, list[int]] = {}
+        for r in rs:  # one command per set of seeds run alike (with or without the DP runs)
+            dp_eps = " ".join(k.split("eps")[1] for k in r["runs"] if "dp" in k)
+            groups.setdefault(dp_eps, []).append(r["seed"])
+        for dp_eps, ss in groups.items():
+            lines.append(f"    python benchmarks/synth.py --dataset {ds} --seeds {' '.join(map(str, sorted(ss)))} "
+                         f"--gan-epochs {r0['gan_epochs']} --vae-epochs {r0['vae_epochs']}"
+                         + (f" --dp {dp_eps}" if dp_eps else ""))
+        lines.append("")
         names = list(dict.fromkeys(k for r in rs for k in r["report"]["summary"]))
         lines.append("| metric | " + " | ".join(names) + " |")
         lines.append("|---|" + "---|" * len(names))
