@@ -1,0 +1,185 @@
+"""The augmentation grid: dataset x scarcity setting x seed x strategy x downstream model.
+
+One *unit* = (dataset, setting, seed): make the sparse real train, carve a validation set from it, tune
+EASE's l2 and train CFGAN on the carve, choose (m, W) for CFGAN densification on the carve, then build every
+strategy at that same volume and weight (the controls: MostPopular / ItemKNN top unseen items; optionally
+the synthesizer's added users and the independent-sampler control at equal n and W), fit every downstream
+model on each augmented log and evaluate on the untouched real test set, excluding only real training items.
+Each unit is written to ``DIR/units/<dataset>__<setting>__s<seed>.json`` as soon as it ends (a rerun skips
+finished units), so the report can be built from whatever has finished.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recgan.augment.core import (
+    add_users,
+    carve,
+    densify,
+    fit_densifier,
+    fit_synthesizer,
+    no_augmentation,
+    scarcity,
+    select_add_users,
+    select_densify,
+    sparse_users,
+    top_unseen,
+)
+from recgan.augment.pipeline import tune_ease
+from recgan.data.interactions import Interactions
+from recgan.data.loaders import load_interactions
+from recgan.data.splits import load_heldout
+from recgan.errors import RecganError
+from recgan.evaluation import evaluate
+from recgan.io import atomic_path
+from recgan.models.base import get_model_class
+
+DATASETS = {
+    "ml-100k-p1": ("benchmarks/splits/ml-100k-p1/train.tsv", "benchmarks/splits/ml-100k-p1/test.tsv"),
+    "ml-1m": ("benchmarks/splits/ml-1m-p1/train.tsv", "benchmarks/splits/ml-1m-p1/test.tsv"),
+    "tmall": ("datasets/tmall-mbgcn/buy.txt", "datasets/tmall-mbgcn/test.txt"),
+}
+"""Dataset name -> (train, test) paths under the shared data root (Tmall: the buy target)."""
+
+DOWNSTREAM = ("ease", "itemknn", "rp3beta", "bpr", "multvae")
+FIXED_EPOCHS = {"bpr": {"epochs": 20, "patience": 0}, "multvae": {"epochs": 30, "patience": 0}}
+"""Torch downstream models run a fixed, small epoch budget (no early stopping: a carve of an augmented log
+would put generated items into validation); the same budget for every strategy."""
+
+CONTROLS = ("pop", "itemknn")
+METRICS = ("ndcg@10", "recall@20")
+BUCKETS = (0, 5, 10, 20, 50, 100, 10**9)
+"""Edges of the user-activity buckets (real training interactions): (0,5], (5,10], ..., (100, inf)."""
+
+
+@dataclass
+class GridSpec:
+    datasets: list[str] = field(default_factory=lambda: ["ml-100k-p1"])
+    settings: list[str] = field(default_factory=lambda: ["full", "n2", "n5", "n10", "cold"])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    models: list[str] = field(default_factory=lambda: list(DOWNSTREAM))
+    synth: bool = False
+    """Also run the synthesizer strategies (synth add-users, both) and the independent-sampler control."""
+    max_user_items: int | None = 20
+    """Densify only users with at most this many real training interactions (all users in the nN settings)."""
+    device: str = "cpu"
+    cfgan_params: dict[str, Any] = field(default_factory=dict)
+    """Overrides of :data:`recgan.augment.core.CFGAN_AUGMENT_PARAMS` (e.g. a smaller epoch budget)."""
+    synth_params: dict[str, Any] = field(default_factory=dict)
+
+
+def load_dataset(name: str, root: str | Path) -> tuple[Interactions, Interactions]:
+    """(train, test) of a grid dataset, test indexed in train's id space."""
+    if name not in DATASETS:
+        raise RecganError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
+    tr_p, te_p = (Path(root) / p for p in DATASETS[name])
+    if not tr_p.exists():
+        raise RecganError(f"{tr_p}: no such file (give the shared data root with --data-root)")
+    kw = {"behaviour": "buy", "target": "buy"} if name == "tmall" else {}
+    train = load_interactions(tr_p, **kw)
+    return train, load_heldout(te_p, train)
+
+
+def bucket_of(n: np.ndarray) -> np.ndarray:
+    """Bucket label per user from its number of real training interactions."""
+    idx = np.clip(np.searchsorted(BUCKETS, n, side="left"), 1, len(BUCKETS) - 1)
+    labels = np.array([f"{BUCKETS[i - 1] + 1}-{BUCKETS[i]}" if BUCKETS[i] < 10**9 else f">{BUCKETS[i - 1]}"
+                       for i in range(1, len(BUCKETS))], dtype=object)
+    return labels[idx - 1]
+
+
+def _downstream(name: str, l2: float, seed: int, device: str):
+    params: dict[str, Any] = {}
+    if name == "ease":
+        params = {"l2": l2}
+    elif name in FIXED_EPOCHS:
+        params = {**FIXED_EPOCHS[name], "seed": seed, "device": device}
+    model = get_model_class(name)(**params)
+    if name in FIXED_EPOCHS:
+        model.driver_options = {"progress": False}
+    return model
+
+
+def run_unit(dataset: str, setting: str, seed: int, train_full: Interactions, test: Interactions,
+             spec: GridSpec, log=print) -> dict[str, Any]:
+    """One (dataset, setting, seed) unit; returns its JSON-able result."""
+    t0 = time.perf_counter()
+    real = scarcity(train_full, setting, seed)
+    maxu = None if setting.startswith("n") else spec.max_user_items
+    ctr, cva = carve(real, seed)
+    l2, _ = tune_ease(ctr, cva, log)
+    cf = fit_densifier("cfgan", ctr, seed, params=spec.cfgan_params, valid=cva, device=spec.device)
+    m, w, table = select_densify(ctr, cva, cf, params={"l2": l2}, max_user_items=maxu, log=log)
+    log(f"    chosen m={m} W={w}; CFGAN {cf.info.get('training', {}).get('best_epoch')} epochs")
+    base = no_augmentation(real)
+    users = sparse_users(real, maxu)
+    strategies = {"none": base}
+    for name, gen in (("pop", fit_densifier("pop", real)), ("itemknn", fit_densifier("itemknn", real)),
+                      ("cfgan", cf)):
+        strategies[name] = densify(real, gen, m, w, max_user_items=maxu, label=name,
+                                   _top=top_unseen(gen, real.X, users, m))
+    sel: dict[str, Any] = {"ease_l2": l2, "m": m, "weight": w, "table": table,
+                           "cfgan_training": cf.info.get("training")}
+    if spec.synth:
+        syn = fit_synthesizer(ctr, seed, spec.synth_params)
+        n, wn, t2 = select_add_users(ctr, cva, syn, seed, params={"l2": l2}, log=log)
+        n = max(1, round(n / max(ctr.n_users, 1) * real.n_users))
+        from recgan.synth import make_synthesizer
+
+        ind = make_synthesizer("independent", seed=seed).fit(real)
+        strategies["indep"] = add_users(base, ind, n, wn, seed)
+        strategies["synth"] = add_users(base, syn, n, wn, seed)
+        strategies["both"] = add_users(strategies["cfgan"], syn, n, wn, seed)
+        sel.update({"n_users": n, "users_weight": wn, "users_table": t2})
+    n_real = np.diff(real.X.indptr)
+    runs: dict[str, Any] = {}
+    for mname in spec.models:
+        for sname, aug in strategies.items():
+            t1 = time.perf_counter()
+            model = _downstream(mname, l2, seed, spec.device).fit(aug.data)
+            rep = evaluate(model, test, exclude=aug.exclude())
+            uidx = real.users.lookup(rep.users)
+            runs[f"{mname}|{sname}"] = {
+                "metrics": {k: rep.metrics[k] for k in (*METRICS, "precision@20", "ndcg@20", "coverage@10")},
+                "users": [str(u) for u in rep.users],
+                "n_train": [int(n_real[i]) if i >= 0 else 0 for i in uidx],
+                **{k: np.round(rep.per_user[k], 5).tolist() for k in METRICS},
+                "seconds": round(time.perf_counter() - t1, 2),
+                "generated": int(aug.generated.nnz),
+            }
+            log(f"    {mname:8s} {sname:8s} ndcg@10 {rep.metrics['ndcg@10']:.4f} recall@20 "
+                f"{rep.metrics['recall@20']:.4f}")
+    return {"dataset": dataset, "setting": setting, "seed": seed, "selection": sel, "runs": runs,
+            "real_nnz": int(real.nnz), "n_users": real.n_users, "n_items": real.n_items,
+            "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def run_grid(spec: GridSpec, out: str | Path, data_root: str | Path, log=print) -> Path:
+    """Run every unit of ``spec`` not yet in ``out/units`` and return ``out``."""
+    import torch
+
+    torch.set_num_threads(1)  # the grid runs beside other jobs: one thread avoids spin contention
+    out = Path(out)
+    (out / "units").mkdir(parents=True, exist_ok=True)
+    for ds in spec.datasets:
+        train, test = load_dataset(ds, data_root)
+        for setting in spec.settings:
+            for seed in spec.seeds:
+                path = out / "units" / f"{ds}__{setting}__s{seed}.json"
+                if path.exists():
+                    log(f"[{ds} {setting} seed {seed}] done before, skipped")
+                    continue
+                log(f"[{ds} {setting} seed {seed}]")
+                res = run_unit(ds, setting, seed, train, test, spec, log)
+                res["spec"] = {"models": spec.models, "synth": spec.synth, "max_user_items": spec.max_user_items}
+                with atomic_path(path) as tmp:
+                    Path(tmp).write_text(json.dumps(res))
+                log(f"  unit took {res['seconds']} s")
+    return out

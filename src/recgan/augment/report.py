@@ -1,0 +1,315 @@
+"""Report of the augmentation grid: mean +- std over seeds, paired Wilcoxon tests against no augmentation and
+against the best control, per-activity-bucket changes, plain verdicts, and a plot.
+
+Significance: per-user metric values are averaged over the seeds a cell has (the test users are the same
+real users in every seed), then :func:`recgan.evaluation.paired_test` (two-sided Wilcoxon signed-rank) is
+run on the seed-averaged values. A GAN strategy *helps* only where it beats no augmentation **and** the best
+control (the control with the highest mean NDCG@10 in that cell) with p < 0.05 on NDCG@10.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recgan.augment.grid import BUCKETS, CONTROLS, METRICS, bucket_of
+from recgan.evaluation import Report, paired_test
+
+GAN_STRATEGIES = ("cfgan", "synth", "both")
+ORDER = ("none", "pop", "itemknn", "indep", "cfgan", "synth", "both")
+SETTING_ORDER = ("n2", "n5", "n10", "cold", "full")
+ALPHA = 0.05
+
+
+def load_units(folder: str | Path) -> list[dict[str, Any]]:
+    files = sorted((Path(folder) / "units").glob("*.json"))
+    return [json.loads(f.read_text()) for f in files]
+
+
+def _key_setting(s: str) -> int:
+    return SETTING_ORDER.index(s) if s in SETTING_ORDER else len(SETTING_ORDER)
+
+
+def collect(units: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+    """(dataset, setting, model, strategy) -> {"seeds": [...], metric: [means], "per_user": {metric: avg},
+    "users", "n_train"}."""
+    cells: dict[tuple, dict[str, Any]] = defaultdict(lambda: {"seeds": [], "means": defaultdict(list),
+                                                             "pu": defaultdict(list)})
+    for u in units:
+        for key, r in u["runs"].items():
+            model, strat = key.split("|")
+            c = cells[(u["dataset"], u["setting"], model, strat)]
+            c["seeds"].append(u["seed"])
+            c["users"] = np.asarray(r["users"], dtype=object)
+            c["n_train"] = np.asarray(r["n_train"])
+            for m in METRICS:
+                c["means"][m].append(r["metrics"][m])
+                c["pu"][m].append(np.asarray(r[m], dtype=np.float64))
+    out = {}
+    for k, c in cells.items():
+        lens = {len(a) for a in c["pu"][METRICS[0]]}
+        if len(lens) != 1:  # a test user set that differs between seeds cannot happen on a fixed test
+            raise ValueError(f"cell {k}: per-user arrays of different lengths")
+        out[k] = {"seeds": c["seeds"], "users": c["users"], "n_train": c["n_train"],
+                  **{m: np.asarray(c["means"][m]) for m in METRICS},
+                  "per_user": {m: np.mean(c["pu"][m], axis=0) for m in METRICS}}
+    return out
+
+
+def _report(cell: dict[str, Any], mask: np.ndarray | None = None) -> Report:
+    pu = {m: v if mask is None else v[mask] for m, v in cell["per_user"].items()}
+    users = cell["users"] if mask is None else cell["users"][mask]
+    return Report({m: float(v.mean()) for m, v in pu.items()}, pu, users)
+
+
+def analyse(cells: dict[tuple, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (dataset, setting, model, strategy): means, stds, relative lift, p-values, verdict."""
+    rows = []
+    groups = sorted({k[:3] for k in cells}, key=lambda k: (k[0], _key_setting(k[1]), k[2]))
+    for ds, st, model in groups:
+        none = cells.get((ds, st, model, "none"))
+        ctrls = [s for s in (*CONTROLS, "indep") if (ds, st, model, s) in cells]
+        best_ctrl = max(ctrls, key=lambda s: cells[(ds, st, model, s)]["ndcg@10"].mean()) if ctrls else None
+        for strat in ORDER:
+            c = cells.get((ds, st, model, strat))
+            if c is None:
+                continue
+            row: dict[str, Any] = {"dataset": ds, "setting": st, "model": model, "strategy": strat,
+                                   "n_seeds": len(c["seeds"]), "best_control": best_ctrl}
+            for m in METRICS:
+                row[m] = float(c[m].mean())
+                row[m + "_std"] = float(c[m].std(ddof=1)) if len(c[m]) > 1 else 0.0
+            if none is not None and strat != "none":
+                base = float(none["ndcg@10"].mean())
+                row["lift"] = (row["ndcg@10"] - base) / base if base else float("nan")
+                for m in METRICS:
+                    row[f"p_none_{m}"] = paired_test(_report(c), _report(none), m)["p_value"]
+            if best_ctrl is not None and strat in GAN_STRATEGIES:
+                bc = cells[(ds, st, model, best_ctrl)]
+                row["vs_ctrl"] = row["ndcg@10"] - float(bc["ndcg@10"].mean())
+                row["p_ctrl_ndcg@10"] = paired_test(_report(c), _report(bc), "ndcg@10")["p_value"]
+                row["helps"] = bool(row.get("lift", 0) > 0 and row["p_none_ndcg@10"] < ALPHA
+                                    and row["vs_ctrl"] > 0 and row["p_ctrl_ndcg@10"] < ALPHA)
+            rows.append(row)
+    return rows
+
+
+def buckets(cells: dict[tuple, dict[str, Any]], model: str = "ease") -> list[dict[str, Any]]:
+    """Per activity bucket (real train size): NDCG@10 of each strategy and its relative change vs none."""
+    out = []
+    for (ds, st, mdl, strat), c in sorted(cells.items(), key=lambda kv: (kv[0][0], _key_setting(kv[0][1]))):
+        if mdl != model or strat == "none" or (ds, st, mdl, "none") not in cells:
+            continue
+        none = cells[(ds, st, mdl, "none")]
+        labels = bucket_of(c["n_train"])
+        for b in _bucket_labels():
+            mask = labels == b
+            if mask.sum() == 0:
+                continue
+            a, z = c["per_user"]["ndcg@10"][mask], none["per_user"]["ndcg@10"][mask]
+            p = paired_test(_report(c, mask), _report(none, mask), "ndcg@10")["p_value"] if mask.sum() > 5 else 1.0
+            out.append({"dataset": ds, "setting": st, "strategy": strat, "bucket": b, "users": int(mask.sum()),
+                        "ndcg@10": float(a.mean()), "none": float(z.mean()),
+                        "rel": float((a.mean() - z.mean()) / z.mean()) if z.mean() else float("nan"), "p": p})
+    return out
+
+
+def _bucket_labels() -> list[str]:
+    return list(dict.fromkeys(bucket_of(np.asarray(BUCKETS[1:-1]))))
+
+
+def _f(x: float, d: int = 4) -> str:
+    return "-" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.{d}f}"
+
+
+def _p(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2g}"
+
+
+def markdown(rows: list[dict[str, Any]], bucket_rows: list[dict[str, Any]], units: list[dict[str, Any]],
+             command: str, plot_name: str | None) -> str:
+    """The report as Markdown (tables, verdicts)."""
+    lines: list[str] = ["Acceptance checks of the issue:", "", *issue_targets(rows, bucket_rows), ""]
+    by_ds: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_ds[r["dataset"]].append(r)
+    for ds, rs in by_ds.items():
+        strategies = [s for s in ORDER if any(r["strategy"] == s for r in rs)]
+        lines += [f"### {ds}", ""]
+        sel = [u for u in units if u["dataset"] == ds]
+        for st in sorted({u["setting"] for u in sel}, key=_key_setting):
+            us = [u for u in sel if u["setting"] == st]
+            ch = ", ".join(f"seed {u['seed']}: m={u['selection']['m']}, W={u['selection']['weight']}, "
+                           f"EASE l2={u['selection']['ease_l2']:g}" for u in sorted(us, key=lambda u: u["seed"]))
+            lines.append(f"- `{st}`: {us[0]['real_nnz']:,} real train interactions, {us[0]['n_users']:,} users; "
+                         f"chosen on the validation carve: {ch}")
+        lines.append("")
+        for metric in METRICS:
+            lines += [f"{metric.upper().replace('@', '@')} (mean ± std over seeds; *n* = seeds)", "",
+                      "| setting | model | n | " + " | ".join(strategies) + " |",
+                      "|---|---|---|" + "---|" * len(strategies)]
+            for (st, model), grp in _group(rs):
+                cells = {r["strategy"]: r for r in grp}
+                vals = [f"{_f(cells[s][metric])} ± {_f(cells[s][metric + '_std'])}" if s in cells else "-"
+                        for s in strategies]
+                lines.append(f"| {st} | {model} | {grp[0]['n_seeds']} | " + " | ".join(vals) + " |")
+            lines.append("")
+        lines += ["GAN strategies on NDCG@10: relative lift over no augmentation, Wilcoxon p against no "
+                  "augmentation and against the best control (p on seed-averaged per-user values).", "",
+                  "| setting | model | strategy | NDCG@10 | lift vs none | p vs none | best control | "
+                  "diff vs best control | p vs control | R@20 p vs none | helps? |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in rs:
+            if r["strategy"] not in GAN_STRATEGIES:
+                continue
+            lines.append(
+                f"| {r['setting']} | {r['model']} | {r['strategy']} | {_f(r['ndcg@10'])} | "
+                f"{100 * r.get('lift', float('nan')):+.1f} % | {_p(r.get('p_none_ndcg@10'))} | {r['best_control']} | "
+                f"{r.get('vs_ctrl', float('nan')):+.4f} | {_p(r.get('p_ctrl_ndcg@10'))} | "
+                f"{_p(r.get('p_none_recall@20'))} | {'**yes**' if r.get('helps') else 'no'} |")
+        lines.append("")
+    if bucket_rows:
+        lines += ["### EASE NDCG@10 by user-activity bucket (real training interactions)", "",
+                  "| dataset | setting | strategy | bucket | users | NDCG@10 | none | change | p |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for b in bucket_rows:
+            if b["setting"] in ("full", "cold") and b["strategy"] in ("cfgan", "pop", "itemknn", "synth", "both"):
+                lines.append(f"| {b['dataset']} | {b['setting']} | {b['strategy']} | {b['bucket']} | {b['users']} | "
+                             f"{_f(b['ndcg@10'])} | {_f(b['none'])} | {100 * b['rel']:+.1f} % | {_p(b['p'])} |")
+        lines.append("")
+    if plot_name:
+        lines += [f"![relative NDCG@10 change]({plot_name})", ""]
+    lines += ["Verdict per cell (GAN strategy helps only where it beats no augmentation and the best control, "
+              "p < 0.05 on NDCG@10):", ""]
+    lines += verdicts(rows)
+    return "\n".join(lines) + "\n"
+
+
+def _group(rs: list[dict]) -> list[tuple[tuple[str, str], list[dict]]]:
+    g: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in rs:
+        g[(r["setting"], r["model"])].append(r)
+    return sorted(g.items(), key=lambda kv: (_key_setting(kv[0][0]), kv[0][1]))
+
+
+def verdicts(rows: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for r in rows:
+        if r["strategy"] not in GAN_STRATEGIES:
+            continue
+        where = f"{r['dataset']} / {r['setting']} / {r['model']} / {r['strategy']}"
+        if r.get("helps"):
+            out.append(f"- {where}: **helps** ({100 * r['lift']:+.1f} % NDCG@10, beats {r['best_control']} by "
+                       f"{r['vs_ctrl']:+.4f}, p = {_p(r['p_ctrl_ndcg@10'])}).")
+        else:
+            why = []
+            if not (r.get("lift", 0) > 0 and r.get("p_none_ndcg@10", 1) < ALPHA):
+                why.append(f"vs no augmentation {100 * r.get('lift', float('nan')):+.1f} % (p = {_p(r.get('p_none_ndcg@10'))})")
+            if not (r.get("vs_ctrl", 0) > 0 and r.get("p_ctrl_ndcg@10", 1) < ALPHA):
+                why.append(f"vs best control {r['best_control']} {r.get('vs_ctrl', float('nan')):+.4f} "
+                           f"(p = {_p(r.get('p_ctrl_ndcg@10'))})")
+            out.append(f"- {where}: **does not help**: " + "; ".join(why) + ".")
+    return out
+
+
+def plot(rows: list[dict[str, Any]], path: str | Path, model: str = "ease") -> Path:
+    """Grouped bars: relative NDCG@10 change vs no augmentation per setting and strategy (one panel per
+    dataset), error bars = std over seeds relative to the no-augmentation mean."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rs = [r for r in rows if r["model"] == model and r["strategy"] != "none"]
+    dss = sorted({r["dataset"] for r in rs})
+    fig, axes = plt.subplots(1, max(1, len(dss)), figsize=(5.5 * max(1, len(dss)), 3.8), squeeze=False)
+    for ax, ds in zip(axes[0], dss, strict=False):
+        sub = [r for r in rs if r["dataset"] == ds]
+        settings = sorted({r["setting"] for r in sub}, key=_key_setting)
+        strats = [s for s in ORDER if any(r["strategy"] == s for r in sub)]
+        width = 0.8 / max(1, len(strats))
+        for j, s in enumerate(strats):
+            vals, errs = [], []
+            for st in settings:
+                r = next((x for x in sub if x["setting"] == st and x["strategy"] == s), None)
+                base = next((x for x in rows if x["dataset"] == ds and x["setting"] == st and x["model"] == model
+                             and x["strategy"] == "none"), None)
+                vals.append(100 * r["lift"] if r and "lift" in r else np.nan)
+                errs.append(100 * r["ndcg@10_std"] / base["ndcg@10"] if r and base else 0.0)
+            ax.bar(np.arange(len(settings)) + (j - (len(strats) - 1) / 2) * width, vals, width, yerr=errs,
+                   label=s, capsize=2)
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xticks(np.arange(len(settings)), settings)
+        ax.set_title(f"{ds}: {model.upper()} NDCG@10")
+        ax.set_ylabel("change vs no augmentation (%)")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_report(grid_dir: str | Path, md_path: str | Path, command: str, header: str = "") -> dict[str, Any]:
+    """Build the report from ``grid_dir/units`` into ``md_path`` (plus a PNG and a JSON beside it)."""
+    units = load_units(grid_dir)
+    if not units:
+        from recgan.errors import RecganError
+
+        raise RecganError(f"{grid_dir}: no finished grid units")
+    cells = collect(units)
+    rows = analyse(cells)
+    brows = buckets(cells)
+    md_path = Path(md_path)
+    png = md_path.with_suffix(".png")
+    plot(rows, png)
+    # sections in benchmarks/results/ are concatenated into benchmarks/RESULTS.md: link from there
+    link = f"results/{png.name}" if md_path.parent.name == "results" else png.name
+    body = markdown(rows, brows, units, command, link)
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    md_path.write_text(header + body)
+    js = {"rows": rows, "buckets": brows}
+    md_path.with_suffix(".json").write_text(json.dumps(js, indent=1, default=float))
+    return js
+
+
+def issue_targets(rows: list[dict[str, Any]], bucket_rows: list[dict[str, Any]],
+                  dataset: str = "ml-100k-p1") -> list[str]:
+    """The issue's two acceptance checks, stated with numbers: (1) at 5 training interactions per user, CFGAN
+    densification lifts EASE's NDCG@10 by >= 3 % and beats both controls with p < 0.05; (2) in the full-data
+    setting, users with many interactions (> 20 real, i.e. not densified) lose no more than 1 %."""
+    out = []
+    r = next((x for x in rows if (x["dataset"], x["setting"], x["model"], x["strategy"])
+              == (dataset, "n5", "ease", "cfgan")), None)
+    if r is None:
+        out.append(f"- Target 1 ({dataset}, n5, EASE, CFGAN densify): not run.")
+    else:
+        ok = r["lift"] >= 0.03 and r["p_none_ndcg@10"] < ALPHA and r["vs_ctrl"] > 0 and r["p_ctrl_ndcg@10"] < ALPHA
+        out.append(f"- Target 1 ({dataset}, 5 interactions per user, EASE, CFGAN densification): NDCG@10 "
+                   f"{r['ndcg@10']:.4f} vs {r['ndcg@10'] / (1 + r['lift']):.4f} without augmentation "
+                   f"({100 * r['lift']:+.1f} %, p = {_p(r['p_none_ndcg@10'])}); vs the best control "
+                   f"({r['best_control']}) {r['vs_ctrl']:+.4f} (p = {_p(r['p_ctrl_ndcg@10'])}) over "
+                   f"{r['n_seeds']} seeds: **{'met' if ok else 'NOT met'}**.")
+    full = [b for b in bucket_rows if b["dataset"] == dataset and b["setting"] == "full"
+            and b["strategy"] == "cfgan"]
+    if not full:
+        out.append(f"- Target 2 ({dataset}, full data, EASE, users with > 20 interactions): not run.")
+    else:
+        heavy = [b for b in full if not b["bucket"].endswith("-20") and not b["bucket"].endswith("-5")
+                 and not b["bucket"].endswith("-10")]
+        users = sum(b["users"] for b in heavy)
+        new = sum(b["ndcg@10"] * b["users"] for b in heavy) / max(users, 1)
+        old = sum(b["none"] * b["users"] for b in heavy) / max(users, 1)
+        rel = (new - old) / old if old else float("nan")
+        rall = next((x for x in rows if (x["dataset"], x["setting"], x["model"], x["strategy"])
+                     == (dataset, "full", "ease", "cfgan")), None)
+        tail = (f"; all users {100 * rall['lift']:+.1f} % (p = {_p(rall['p_none_ndcg@10'])})") if rall else ""
+        out.append(f"- Target 2 ({dataset}, full data, EASE, CFGAN densification): users with > 20 real "
+                   f"interactions ({users}) NDCG@10 {new:.4f} vs {old:.4f} ({100 * rel:+.1f} %){tail}: "
+                   f"**{'met' if rel >= -0.01 else 'NOT met'}** (no more than 1 % loss).")
+    return out
