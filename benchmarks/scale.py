@@ -1,0 +1,242 @@
+"""Scale benchmark (issue 8, item 1): one cfgan-large epoch on generated logs of 200,000 users x 20 million
+interactions over catalogues of 10^4 .. 5x10^4 items, each run as its own ``recgan train`` process under
+``/usr/bin/time -v`` (peak RSS of the whole process: loading, model, training, saving), plus optionally
+the behaviour synthesizer on a user subsample. Writes benchmarks/results/80-scale.md.
+
+    nice -n 10 python benchmarks/scale.py --items 10000,20000,50000 --work /tmp/recgan-scale
+    nice -n 10 python benchmarks/scale.py --items 50000 --reuse-log 50000=/tmp/big.parquet
+
+Logs are made by ``recgan data simulate --users U --items I --interactions N --seed 0`` (kept in --work and
+reused). Every run's figures are cached in WORK/results.json, so runs can be added one at a time; the section
+is rewritten from all cached runs after each one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "80-scale.md"
+RECGAN = str(Path(sys.executable).with_name("recgan"))
+LIMIT_GB = 16.0
+
+# cfgan-large settings for the big runs: every behaviour (view, cart, buy = 20M entries) is the condition,
+# buy is the target; large batches so that the per-step costs over the catalogue-sized layers amortise
+TRAIN_PARAMS = ["condition_behaviours=all", "g_hidden=128", "d_hidden=64", "batch_size=4096",
+                "batch_size_d=8192", "neg_per_pos=2", "zr_per_pos=2", "min_neg=8", "lr=1e-3", "lr_d=1e-3"]
+
+
+def timed(cmd: list[str], log: Path) -> dict:
+    """Run ``cmd`` under /usr/bin/time -v; return peak RSS (GB), wall seconds, exit code; stderr to ``log``."""
+    full = ["/usr/bin/time", "-v", *cmd]
+    print("$", shlex.join(cmd), flush=True)
+    t = time.perf_counter()
+    with open(log, "w") as fh:
+        rc = subprocess.run(full, stdout=fh, stderr=subprocess.STDOUT).returncode
+    wall = time.perf_counter() - t
+    text = log.read_text()
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+    return {"rc": rc, "wall_s": round(wall, 1), "peak_rss_gb": round(int(rss.group(1)) / 1024**2, 2) if rss else None,
+            "cmd": shlex.join(cmd)}
+
+
+def ensure_log(work: Path, users: int, items: int, n: int, reuse: dict[int, str]) -> tuple[Path, str]:
+    if items in reuse:
+        return Path(reuse[items]), f"(reused) recgan data simulate --users {users} --items {items} " \
+                                   f"--interactions {n} --seed 0 --out {reuse[items]}"
+    path = work / f"sim-u{users}-i{items}-n{n}.parquet"
+    cmd = [RECGAN, "data", "simulate", "--users", str(users), "--items", str(items), "--interactions", str(n),
+           "--seed", "0", "--out", str(path)]
+    if not path.exists():
+        r = timed(cmd, work / f"simulate-{items}.log")
+        if r["rc"]:
+            raise SystemExit(f"simulate failed, see {work}/simulate-{items}.log")
+    return path, shlex.join(["recgan", *cmd[1:]])
+
+
+def run_cfgan(work: Path, log: Path, items: int, extra: list[str]) -> dict:
+    model = work / f"cfgan-large-i{items}"
+    cmd = [RECGAN, "train", "--train", str(log), "--model", "cfgan-large", "--epochs", "1", "--no-early-stopping",
+           "--quiet", *[a for p in TRAIN_PARAMS + extra for a in ("--param", p)], "--out", str(model)]
+    r = timed(cmd, work / f"train-{items}.log")
+    text = (work / f"train-{items}.log").read_text()
+    m = re.search(r"data: Interactions\((.*?)\)\s+\(([\d.]+)s\)", text)
+    r["data"], r["load_s"] = (m.group(1), float(m.group(2))) if m else (None, None)
+    tl = model / "training_log.jsonl"
+    if r["rc"] == 0 and tl.exists():
+        r["epoch_s"] = round(json.loads(tl.read_text().splitlines()[0])["seconds"], 1)
+    r["cmd"] = r["cmd"].replace(RECGAN, "recgan")
+    return r
+
+
+def run_synth(work: Path, log: Path, items: int, users: int, extra: list[str]) -> dict:
+    """The behaviour synthesizer for one epoch on the first ``users`` users of the log (subsample)."""
+    import pandas as pd
+
+    sub = work / f"sub-u{users}-i{items}.parquet"
+    if not sub.exists():
+        df = pd.read_parquet(log, filters=[("user", "<", users)])
+        df.to_parquet(sub, index=False)
+    cmd = [RECGAN, "synth", "fit", "--train", str(sub), "--generator", "gan", "--epochs", "1",
+           *[a for p in extra for a in ("--param", p)], "--out", str(work / f"synth-i{items}-u{users}")]
+    r = timed(cmd, work / f"synth-{items}-{users}.log")
+    text = (work / f"synth-{items}-{users}.log").read_text()
+    m = re.search(r"data: Interactions\((.*?)\)", text)
+    r["data"] = m.group(1) if m else None
+    info = work / f"synth-i{items}-u{users}" / "synth.json"
+    if r["rc"] == 0 and info.exists():
+        meta = json.loads(info.read_text())
+        r["fit_s"] = (meta.get("info") or meta.get("training") or {}).get("fit_seconds")
+    r["cmd"] = r["cmd"].replace(RECGAN, "recgan")
+    return r
+
+
+SPLITS = ROOT.parent / "shared" / "benchmarks" / "splits"
+ACC_COMMON = ["g_hidden=400", "d_hidden=125", "lr=1e-3", "lr_d=1e-3", "batch_size=32", "batch_size_d=64"]
+ACC_MODELS = {"cfgan": ["mode=user", "scheme=ZP", "zr_ratio=0.7", "pm_ratio=0.7", "zr_weight=0.03"],
+              "cfgan-large": ["scheme=ZP", "neg_per_pos=8", "zr_per_pos=8", "min_neg=32", "zr_weight=0.1"]}
+
+
+def run_accuracy(work: Path, epochs: int, seed: int) -> dict:
+    """cfgan (user mode, dense) and cfgan-large with the same networks and epochs on ml-100k-p1; test metrics."""
+    out = {}
+    split = SPLITS / "ml-100k-p1"
+    for name, params in ACC_MODELS.items():
+        model = work / f"acc-{name}-s{seed}"
+        cmd = [RECGAN, "train", "--train", str(split / "train.tsv"), "--model", name, "--epochs", str(epochs),
+               "--no-early-stopping", "--quiet", "--seed", str(seed),
+               *[a for p in ACC_COMMON + params for a in ("--param", p)], "--out", str(model)]
+        r = timed(cmd, work / f"acc-{name}-s{seed}.log")
+        ev = subprocess.run([RECGAN, "evaluate", "--model", str(model), "--test", str(split / "test.tsv"), "--json"],
+                            capture_output=True, text=True)
+        r["metrics"] = json.loads(ev.stdout)["metrics"] if ev.returncode == 0 else None
+        tl = [json.loads(x) for x in (model / "training_log.jsonl").read_text().splitlines()] if r["rc"] == 0 else []
+        r["epoch_s"] = round(sum(e["seconds"] for e in tl) / max(1, len(tl)), 2)
+        r["cmd"] = r["cmd"].replace(RECGAN, "recgan")
+        out[name] = r
+        print(name, r["metrics"], flush=True)
+    return out
+
+
+def write_section(res: dict, users: int, n: int) -> None:
+    rows, synth, acc = [], [], []
+    for key in sorted(res, key=lambda k: (k.split(":")[0], -int((k.split(":") + ["0", "0"])[2]),
+                                          int(k.split(":")[1]))):
+        r = res[key]
+        if key.startswith("acc"):
+            for name, a in r.items():
+                m = a.get("metrics") or {}
+                acc.append(f"| {name} | {key.split(':')[1]} | " + " | ".join(
+                    f"{m.get(x, float('nan')):.4f}" for x in ("precision@5", "precision@20", "recall@20",
+                                                               "ndcg@20")) + f" | {a['epoch_s']} | `{a['cmd']}` |")
+            continue
+        ok = r.get("peak_rss_gb") is not None and r["peak_rss_gb"] <= LIMIT_GB and r["rc"] == 0
+        if key.startswith("cfgan"):
+            rows.append(f"| {int(key.split(':')[1]):,} | {r.get('data')} | {r.get('load_s')} | {r.get('epoch_s')} | "
+                        f"{r['wall_s']} | {r['peak_rss_gb']} | {'yes' if ok else 'NO'} | `{r['cmd']}` |")
+        else:
+            synth.append(f"| {int(key.split(':')[1]):,} | {r.get('data')} | {r.get('fit_s')} | {r['wall_s']} | "
+                         f"{r['peak_rss_gb']} | rc {r['rc']} | `{r['cmd']}` |")
+    sims = sorted({r["simulate"] for r in res.values() if r.get("simulate")})
+    lines = [
+        "## Scale: cfgan-large on 200,000 users x 20M generated interactions, and how it grows (issue 8)",
+        "",
+        f"Command: `nice -n 10 python benchmarks/scale.py {' '.join(sys.argv[1:])}` (runs accumulate in WORK/"
+        "results.json). Machine: the project's 2-core CPU box with 24 GB RAM, shared with several other "
+        "engineers' jobs while this ran (load average well above 2), so seconds are upper bounds of what an idle "
+        "2-core machine gives. Peak RSS = `Maximum resident set size` from `/usr/bin/time -v` of the whole "
+        "`recgan train` process (loading the Parquet log, building the CSR matrices, the model, one epoch, "
+        f"writing the model folder). Limit: {LIMIT_GB:.0f} GB.",
+        "",
+        "Logs (view / cart / buy; `data` gives the distinct (user, item, behaviour) entries after loading) were "
+        "made by",
+        *[f"`{s}`" + ("" if j == len(sims) - 1 else ",") for j, s in enumerate(sims)],
+        "",
+        "cfgan-large settings: " + ", ".join(TRAIN_PARAMS) + " (condition = all three behaviours, "
+        "C x items sparse inputs; target = buy; ZP sampling per positive). One epoch = one discriminator pass "
+        "and one generator pass over all 200,000 users.",
+        "",
+        "| items | data | load s | epoch s | process wall s | peak RSS GB | <= 16 GB | command |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+    if acc:
+        lines += [
+            "Accuracy check on ml-100k-p1 (test set, full ranking, training items excluded): the dense user-based "
+            "CFGAN and cfgan-large with the same networks (G 400, D 125), optimiser, batches and a fixed epoch "
+            "count on all of train (no validation carve: the same budget for both, test read once); dense CFGAN "
+            "samples 70 % of each row's unobserved items for ZR and for PM, cfgan-large 8 per positive "
+            "(at least 32) for each. One seed (time).",
+            "",
+            "| model | seed | P@5 | P@20 | R@20 | NDCG@20 | s / epoch | command |",
+            "|---|---|---|---|---|---|---|---|",
+            *acc,
+            "",
+        ]
+    if synth:
+        lines += [
+            "Behaviour synthesizer (`recgan synth fit --generator gan`, src/recgan/synth/gan.py), one epoch on a "
+            "user subsample of the same log (the first N user ids); it densifies every batch to (batch, "
+            "channels, items), so its cost per user grows linearly with the catalogue:",
+            "",
+            "| items | data | fit s | process wall s | peak RSS GB | status | command |",
+            "|---|---|---|---|---|---|---|",
+            *synth,
+            "",
+        ]
+    OUT.parent.mkdir(exist_ok=True)
+    OUT.write_text("\n".join(lines) + "\n")
+    print(f"wrote {OUT}", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--items", default="10000,20000,50000", help="catalogue sizes (comma list)")
+    ap.add_argument("--users", type=int, default=200_000)
+    ap.add_argument("--interactions", type=int, default=20_000_000)
+    ap.add_argument("--work", default="/tmp/recgan-scale")
+    ap.add_argument("--reuse-log", action="append", default=[], metavar="ITEMS=FILE",
+                    help="use an existing simulated log for this catalogue size")
+    ap.add_argument("--param", action="append", default=[], help="extra cfgan-large parameter")
+    ap.add_argument("--synth-users", type=int, default=0, help="also fit the synthesizer on this many users")
+    ap.add_argument("--synth-param", action="append", default=[], help="synthesizer parameter")
+    ap.add_argument("--no-cfgan", action="store_true")
+    ap.add_argument("--accuracy-epochs", type=int, default=0,
+                    help="also compare cfgan (user) and cfgan-large on ml-100k-p1 for this many epochs")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    reuse = {int(k): v for k, v in (s.split("=", 1) for s in args.reuse_log)}
+    cache = work / "results.json"
+    res = json.loads(cache.read_text()) if cache.exists() else {}
+    if args.accuracy_epochs:
+        res[f"acc:{args.seed}"] = run_accuracy(work, args.accuracy_epochs, args.seed)
+        cache.write_text(json.dumps(res, indent=1))
+        write_section(res, args.users, args.interactions)
+    for items in [int(x) for x in args.items.split(",") if x]:
+        log, sim_cmd = ensure_log(work, args.users, items, args.interactions, reuse)
+        if not args.no_cfgan:
+            r = run_cfgan(work, log, items, args.param)
+            res[f"cfgan:{items}:{args.users}"] = {**r, "simulate": sim_cmd}
+            print(json.dumps(r), flush=True)
+            cache.write_text(json.dumps(res, indent=1))
+            write_section(res, args.users, args.interactions)
+        if args.synth_users:
+            r = run_synth(work, log, items, args.synth_users, args.synth_param)
+            res[f"synth:{items}:{args.synth_users}"] = {**r, "simulate": sim_cmd}
+            print(json.dumps(r), flush=True)
+            cache.write_text(json.dumps(res, indent=1))
+            write_section(res, args.users, args.interactions)
+
+
+if __name__ == "__main__":
+    main()
