@@ -90,10 +90,11 @@ def run(dataset: str, seed: int, args) -> dict:
               f"privacy {s.privacy.get('epsilon', 'inf')}", flush=True)
     rep = build_report(train_ref, holdout, sets, seed=seed, canaries=rare.matrix(train_ref.n_items),
                        privacy={k: v["privacy"] for k, v in runs.items() if v["privacy"].get("dp")})
-    out = {"dataset": dataset, "seed": seed, "gan_epochs": args.gan_epochs, "vae_epochs": args.vae_epochs,
+    out = {"dataset": dataset + (f" ({args.tag})" if args.tag else ""), "seed": seed, "gan_epochs": args.gan_epochs, "vae_epochs": args.vae_epochs,
            "threads": args.threads, "machine": platform.machine(), "runs": runs, "report": json_ready(rep)}
     OUT_JSON.mkdir(parents=True, exist_ok=True)
-    (OUT_JSON / f"{dataset}-seed{seed}.json").write_text(json.dumps(out, indent=1, default=float))
+    tag = f"-{args.tag}" if args.tag else ""
+    (OUT_JSON / f"{dataset}-seed{seed}{tag}.json").write_text(json.dumps(out, indent=1, default=float))
     return out
 
 
@@ -140,9 +141,10 @@ def markdown() -> str:
             dp_eps = " ".join(k.split("eps")[1] for k in r["runs"] if "dp" in k)
             groups.setdefault(dp_eps, []).append(r["seed"])
         for dp_eps, ss in groups.items():
-            lines.append(f"    python benchmarks/synth.py --dataset {ds} --seeds {' '.join(map(str, sorted(ss)))} "
+            name, tag = (ds.split(" (")[0], ds.split(" (")[1].rstrip(")")) if " (" in ds else (ds, "")
+            lines.append(f"    python benchmarks/synth.py --dataset {name} --seeds {' '.join(map(str, sorted(ss)))} "
                          f"--gan-epochs {r0['gan_epochs']} --vae-epochs {r0['vae_epochs']}"
-                         + (f" --dp {dp_eps}" if dp_eps else ""))
+                         + (f" --dp {dp_eps}" if dp_eps else "") + (f" --tag {tag}" if tag else ""))
         lines.append("")
         names = list(dict.fromkeys(k for r in rs for k in r["report"]["summary"]))
         lines.append("| metric | " + " | ".join(names) + " |")
@@ -180,6 +182,7 @@ def main() -> None:
     ap.add_argument("--gan-epochs", type=int, default=150)
     ap.add_argument("--vae-epochs", type=int, default=60)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--tag", default="", help="suffix of the result file and data-set label (e.g. dp)")
     ap.add_argument("--markdown-only", action="store_true")
     args = ap.parse_args()
     if args.dp_seeds is None:

@@ -109,10 +109,10 @@ class DPDiscriminator:
         from opacus import PrivacyEngine
         from torch.utils.data import DataLoader, TensorDataset
 
-        self.engine = PrivacyEngine(accountant="rdp")
         loader = DataLoader(TensorDataset(torch.arange(self.n_users)), batch_size=self.batch)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # secure-RNG advice: the threat model is documented instead
+            self.engine = PrivacyEngine(accountant="rdp")
             D, opt, loader = self.engine.make_private(
                 module=D, optimizer=opt, data_loader=loader, noise_multiplier=self.noise_multiplier,
                 max_grad_norm=self.max_grad_norm, poisson_sampling=True, loss_reduction="sum",
@@ -125,6 +125,35 @@ class DPDiscriminator:
         if abs(loader.sample_rate - self.q) > 1e-12:  # the plan and Opacus must agree on q
             raise RuntimeError(f"Opacus samples at {loader.sample_rate}, planned {self.q}")
         return D, opt, batches
+
+    @staticmethod
+    def step(D, opt, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One DP-SGD step of the discriminator (non-saturating loss, per-example terms summed).
+
+        Only the real users' terms go through Opacus (per-user gradients, clipped, noised, accounted); the
+        fake profiles carry no private data, so their gradient is computed without per-example work and
+        added to the privatised gradient before the update."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Opacus' full backward hooks on inputs without grad
+            o_r = D(real)
+            loss_r = torch.nn.functional.softplus(-o_r).sum()
+            loss_r.backward()
+        params = [p for p in D.parameters() if p.requires_grad]
+        D.disable_hooks()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                o_f = D(fake)
+                loss_f = torch.nn.functional.softplus(o_f).sum()
+                g_fake = torch.autograd.grad(loss_f, params, allow_unused=True)
+        finally:
+            D.enable_hooks()
+        if opt.pre_step():  # clip, noise, account
+            for p, g in zip(params, g_fake, strict=True):
+                if g is not None:
+                    p.grad = p.grad + g
+            opt.original_optimizer.step()
+        return (loss_r + loss_f).detach(), o_r, o_f
 
     def spent(self) -> float:
         hist = list(self.engine.accountant.history) if self.engine else []

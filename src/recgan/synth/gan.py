@@ -26,7 +26,6 @@ from __future__ import annotations
 import copy
 import math
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -224,18 +223,14 @@ class BehaviourSynthesizer(Synthesizer):
                     fake = self._fake(G, self.activity.sample(len(rows), rng, self.funnel), gen, dev).detach()
                 opt_d.zero_grad(set_to_none=True)
                 if dp is not None:
-                    out = D(torch.cat([real, fake]))
-                    o_r, o_f = out[: len(rows)], out[len(rows) :]
-                    loss = (F.softplus(-o_r).sum() + F.softplus(o_f).sum())  # per-example terms, summed
+                    loss, o_r, o_f = dp.step(D, opt_d, real, fake)
                 else:
                     o_r, o_f = D(real), D(fake)
                     loss = d_loss(loss_kind, o_r, o_f)
                     if loss_kind == "wgan-gp":
                         loss = loss + cfg.gp_weight * gradient_penalty(D, real, fake, gen)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # Opacus' full backward hooks on inputs without grad
                     loss.backward()
-                opt_d.step()
+                    opt_d.step()
                 d_steps += 1
                 if len(rows):
                     stats["loss_d"].append(float(loss.detach()) / (1 if dp is None else 2 * len(rows)))
