@@ -39,7 +39,15 @@ def _epsilon(history: list[tuple[float, float, int]], delta: float) -> float:
         return _accountant(history).get_epsilon(delta, alphas=ALPHAS)
 
 
+def _require_opacus() -> None:
+    try:
+        import opacus  # noqa: F401
+    except ImportError:
+        raise RecganError("differential privacy needs Opacus: pip install 'recgan[privacy]'") from None
+
+
 def _accountant(history: list[tuple[float, float, int]]):
+    _require_opacus()
     from opacus.accountants import RDPAccountant
 
     acc = RDPAccountant()
