@@ -38,6 +38,9 @@ def test_privatised_histogram_still_samples():
     am.privatise(30.0, np.random.default_rng(0))
     s = am.sample(100, np.random.default_rng(0))
     assert (s >= 1).all() and (s <= 50).all()
+    big = ActivityModel.fit(np.random.default_rng(1).integers(1, 20, (5000, 1)), 2000, 0)
+    big.privatise(20.0, np.random.default_rng(0))
+    assert big.sample(2000, np.random.default_rng(0)).max() < 40  # noise does not fill the empty bins
 
 
 def test_levels():

@@ -77,16 +77,21 @@ class ActivityModel:
                 np.add.at(hist[c], (lev, bins[:, c]), 1.0)
         return cls(edges, base, hist)
 
-    def privatise(self, noise_std: float, rng: np.random.Generator) -> None:
-        """Gaussian mechanism: add N(0, noise_std^2) to every released cell, clip at 0. One user occupies
-        one cell per channel, so the L2 sensitivity is sqrt(channels): pass noise_std = sigma * sqrt(C)."""
+    def privatise(self, noise_std: float, rng: np.random.Generator, threshold: float = 2.0) -> None:
+        """Gaussian mechanism: add N(0, noise_std^2) to every released cell, then (post-processing) zero the
+        cells below ``threshold x noise_std``, so that noise alone does not fill the many empty cells (e.g.
+        profiles of thousands of items). One user occupies one cell per channel, so the L2 sensitivity is
+        sqrt(channels): pass noise_std = sigma * sqrt(C)."""
         noisy = self.hist.copy()
         for c in range(noisy.shape[0]):
             if c == self.base:
-                row = noisy[c, 0] + rng.normal(0.0, noise_std, noisy.shape[2])
-                noisy[c] = np.clip(row, 0, None)[None, :]
+                noisy[c] = (noisy[c, 0] + rng.normal(0.0, noise_std, noisy.shape[2]))[None, :]
             else:
-                noisy[c] = np.clip(noisy[c] + rng.normal(0.0, noise_std, noisy[c].shape), 0, None)
+                noisy[c] = noisy[c] + rng.normal(0.0, noise_std, noisy[c].shape)
+        clipped = np.clip(noisy, 0.0, None)
+        noisy[noisy < threshold * noise_std] = 0.0
+        empty = noisy.sum((1, 2)) == 0  # a channel with nothing above the threshold keeps its clipped counts
+        noisy[empty] = clipped[empty]
         self.hist = noisy
 
     def sample(self, n: int, rng: np.random.Generator, funnel: Funnel | None = None) -> np.ndarray:
