@@ -147,6 +147,18 @@ def test_negative_samples_avoid_observed_entries_and_follow_the_row_not_the_batc
     assert not sample_unobserved(x, 0.0, 1, rows).any()
 
 
+def test_shared_zr_pm_draw_is_nested_like_the_authors_code() -> None:
+    m = _fit(tiny_data(), epochs=1, zr_pm_shared=True, zr_ratio=0.4, pm_ratio=0.7)
+    x = torch.from_numpy(m._mats[0][:10].toarray())
+    mask, zr = m._masks(x, torch.arange(10), 99)
+    assert zr.sum() > 0 and not (zr * (1 - (mask - x))).any()  # every ZR entry is also a PM entry
+    m.config.zr_ratio = 0.7
+    mask, zr = m._masks(x, torch.arange(10), 99)
+    assert torch.equal(zr, mask - x)
+    _, independent = _fit(tiny_data(), epochs=1)._masks(x, torch.arange(10), 99)
+    assert not torch.equal(independent, zr)
+
+
 def test_multi_behaviour_condition_channels() -> None:
     base = tiny_data()
     rng = np.random.default_rng(0)

@@ -54,6 +54,10 @@ class CFGANConfig(TorchConfig):
     """S_zr: share of each row's unobserved entries drawn per epoch for ZR."""
     pm_ratio: float = 0.7
     """S_pm: share of each row's unobserved entries drawn per epoch for PM (they join D's mask)."""
+    zr_pm_shared: bool = False
+    """ZR reuses PM's draw (nested samples, the same entries when S_zr = S_pm). The authors' code does this in
+    effect: it reseeds numpy with int(time.time()) right before each of the two draws, so both draws of a row
+    almost always get the same seed. Off by default (independent samples, as the paper describes)."""
     zr_weight: float = 0.03
     """alpha: weight of the ZR penalty sum_j G(c)_j^2 over the ZR sample (per row, mean over the batch)."""
     g_hidden: tuple[int, ...] = (400,)
@@ -205,7 +209,8 @@ class CFGAN(TorchRecommender):
         mask = x
         if c.scheme in ("PM", "ZP"):
             mask = x + sample_unobserved(x, c.pm_ratio, seed, rows)
-        zr = sample_unobserved(x, c.zr_ratio, seed ^ _ZR_SALT, rows) if c.scheme in ("ZR", "ZP") else None
+        zr_seed = seed if c.zr_pm_shared else seed ^ _ZR_SALT
+        zr = sample_unobserved(x, c.zr_ratio, zr_seed, rows) if c.scheme in ("ZR", "ZP") else None
         return mask, zr
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
