@@ -7,6 +7,7 @@ profile), so CFGAN, the behaviour synthesizer and later GANs share them.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 
@@ -110,8 +111,13 @@ def hash_keys(seed: int, rows: torch.Tensor, n_cols: int) -> torch.Tensor:
     (seed, row, column): a row gets the same keys whichever batch it is in, so one draw of ``seed`` per epoch
     fixes every row's negative sample for the whole epoch without storing rows x columns."""
     r = _mix32(_mix32(rows.long() + (seed & _MASK32)) ^ ((seed >> 32) & _MASK32))
-    cols = torch.arange(n_cols, device=rows.device, dtype=torch.int64)
-    return _mix32(r[:, None] + _mix32(cols * 0x61C88647)[None, :])
+    return _mix32(r[:, None] + _column_hashes(n_cols, rows.device)[None, :])
+
+
+@functools.lru_cache(maxsize=8)
+def _column_hashes(n_cols: int, device: torch.device) -> torch.Tensor:
+    """Per-column hash (n_cols,) int64, the same every call: computed once per catalogue size."""
+    return _mix32(torch.arange(n_cols, device=device, dtype=torch.int64) * 0x61C88647)
 
 
 def sample_unobserved(observed: torch.Tensor, fraction: float, seed: int, rows: torch.Tensor) -> torch.Tensor:
