@@ -194,7 +194,7 @@ def _synth(data, seed: int, log, out: Path, sections) -> dict[str, Any]:
     log(f"[synth] fitting the behaviour synthesizer (GAN over whole view/cart/buy profiles) on "
         f"{train.n_users} users; {holdout.n_users} real users held out ...")
     t = time.perf_counter()
-    gan = make_synthesizer("gan", seed=seed, epochs=60).fit(train)
+    gan = make_synthesizer("gan", seed=seed, epochs=30).fit(train)
     fit_s = time.perf_counter() - t
     t = time.perf_counter()
     syn = gan.sample_interactions(train.n_users, seed=seed)
