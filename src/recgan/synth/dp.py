@@ -18,6 +18,7 @@ of training users (it sets q), and every hyper-parameter.
 from __future__ import annotations
 
 import math
+import time
 import warnings
 
 import numpy as np
@@ -110,7 +111,9 @@ class DPDiscriminator:
         self.steps_per_epoch = math.ceil(n_users / self.batch)
         self.q = 1.0 / self.steps_per_epoch
         self.steps = epochs * self.steps_per_epoch
+        t0 = time.perf_counter()
         self.noise_multiplier = noise_for_epsilon(self.epsilon, self.delta, self.q, self.steps, self.aux_sigmas)
+        self.planning_seconds = time.perf_counter() - t0
         self.engine = None
 
     def make_private(self, D: nn.Module, opt: torch.optim.Optimizer):

@@ -279,6 +279,7 @@ class BehaviourSynthesizer(Synthesizer):
         }
         if dp is not None:
             self.privacy = dp.statement()
+            self.info["dp_planning_seconds"] = round(dp.planning_seconds, 3)
 
     def _collapse_check(self, G: ProfileDecoder, n_items: int, dev: torch.device, n: int = 256) -> dict[str, float]:
         gen = torch.Generator().manual_seed(12345)
