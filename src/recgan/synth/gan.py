@@ -92,8 +92,9 @@ class GANConfig(SynthConfig):
     dp_delta: float = 1e-5
     dp_max_grad_norm: float = 1.0
     """Per-user clipping norm of discriminator gradients."""
-    dp_aux_sigma: float = 20.0
-    """Noise multiplier of the Gaussian releases of the activity histograms and the popularity prior."""
+    dp_aux_sigma: float | None = None
+    """Noise multiplier of the Gaussian releases of the activity histograms and the popularity prior
+    (None: 20 / epsilon, kept within [2, 20], so a larger budget buys a sharper prior)."""
     device: str = "cpu"
 
 
@@ -182,11 +183,12 @@ class BehaviourSynthesizer(Synthesizer):
         if private:
             from recgan.synth.dp import DPDiscriminator, private_log_popularity
 
+            aux = cfg.dp_aux_sigma if cfg.dp_aux_sigma is not None else min(20.0, max(2.0, 20.0 / cfg.dp_epsilon))
             dp = DPDiscriminator(n_users=n, batch=cfg.train_batch, epochs=cfg.epochs, epsilon=cfg.dp_epsilon,
                                  delta=cfg.dp_delta, max_grad_norm=cfg.dp_max_grad_norm,
-                                 aux_sigmas=[cfg.dp_aux_sigma] * (1 + int(cfg.popularity_prior)))
-            self.activity.privatise(cfg.dp_aux_sigma * math.sqrt(n_ch), rng)
-            prior = private_log_popularity(mats, cfg.dp_aux_sigma, rng) if cfg.popularity_prior else None
+                                 aux_sigmas=[aux] * (1 + int(cfg.popularity_prior)))
+            self.activity.privatise(aux * math.sqrt(n_ch), rng)
+            prior = private_log_popularity(mats, aux, rng) if cfg.popularity_prior else None
         else:
             prior = log_popularity(mats) if cfg.popularity_prior else None
         prior_t = None
