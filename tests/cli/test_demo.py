@@ -12,7 +12,7 @@ import pytest
 def test_demo_end_to_end(tmp_path):
     out = tmp_path / "demo"
     r = subprocess.run([sys.executable, "-m", "recgan", "demo", "--out", str(out), "--quiet"],
-                       capture_output=True, text=True, timeout=900)
+                       capture_output=True, text=True, timeout=2400)
     assert r.returncode == 0, r.stderr[-3000:]
     text = r.stdout.lower()
     for word in ("recommend", "augment", "synth", "privacy", "recgan serve"):
