@@ -57,7 +57,8 @@ class CFGANConfig(TorchConfig):
     zr_pm_shared: bool = False
     """ZR reuses PM's draw (nested samples, the same entries when S_zr = S_pm). The authors' code does this in
     effect: it reseeds numpy with int(time.time()) right before each of the two draws, so both draws of a row
-    almost always get the same seed. Off by default (independent samples, as the paper describes)."""
+    almost always get the same seed. Off by default (independent samples, as the paper describes); the paper-*
+    presets turn it on."""
     zr_weight: float = 0.03
     """alpha: weight of the ZR penalty sum_j G(c)_j^2 over the ZR sample (per row, mean over the batch)."""
     g_hidden: tuple[int, ...] = (400,)
@@ -102,12 +103,12 @@ class CFGANConfig(TorchConfig):
 _PAPER_ML100K: dict[str, Any] = {
     "mode": "item", "scheme": "ZP", "zr_ratio": 0.7, "pm_ratio": 0.7, "zr_weight": 0.03,
     "g_hidden": (400,), "d_hidden": (125,), "lr": 1e-4, "lr_d": 1e-4, "reg_g": 1e-3, "reg_d": 0.0,
-    "batch_size": 32, "batch_size_d": 64, "steps_g": 4, "steps_d": 2, "epochs": 250,
+    "batch_size": 32, "batch_size_d": 64, "steps_g": 4, "steps_d": 2, "epochs": 250, "zr_pm_shared": True,
 }
 _PAPER_ML1M: dict[str, Any] = {
     "mode": "item", "scheme": "ZP", "zr_ratio": 0.9, "pm_ratio": 0.9, "zr_weight": 0.03,
     "g_hidden": (300,), "d_hidden": (250,), "lr": 1e-4, "lr_d": 5e-5, "reg_g": 1e-3, "reg_d": 5e-5,
-    "batch_size": 256, "batch_size_d": 512, "steps_g": 1, "steps_d": 1, "epochs": 1500,
+    "batch_size": 256, "batch_size_d": 512, "steps_g": 1, "steps_d": 1, "epochs": 1500, "zr_pm_shared": True,
 }
 
 
@@ -132,7 +133,8 @@ class CFGAN(TorchRecommender):
         # the authors' ML-100K networks and sampling, 10x learning rates, one D and one G pass per epoch:
         # on ml-100k-p1: best epoch 66-78, early stopping + refit 72-87 CPU-seconds (benchmarks/RESULTS.md, CFGAN)
         "fast-ml100k": {**_PAPER_ML100K, "lr": 1e-3, "lr_d": 1e-3, "batch_size": 64, "batch_size_d": 64,
-                        "steps_g": 1, "steps_d": 1, "epochs": 200, "eval_every": 2, "patience": 5},
+                        "steps_g": 1, "steps_d": 1, "epochs": 200, "eval_every": 2, "patience": 5,
+                        "zr_pm_shared": False},
     }
     tune_grid = {"zr_weight": [0.01, 0.03, 0.1], "pm_ratio": [0.5, 0.7, 0.9]}
 
