@@ -34,18 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-try:  # the shared GAN pieces of the CFGAN work
-    from recgan.models.diagnostics import COLLAPSE_ALARM, distinct_lists, item_coverage
-    from recgan.models.gan_parts import d_loss, g_loss, gradient_penalty
-except ModuleNotFoundError:  # pragma: no cover - only while those modules are absent
-    from recgan.synth._gan_fallback import (  # type: ignore[assignment]
-        COLLAPSE_ALARM,
-        d_loss,
-        distinct_lists,
-        g_loss,
-        gradient_penalty,
-        item_coverage,
-    )
+from recgan.models.diagnostics import COLLAPSE_ALARM, distinct_lists, item_coverage
+from recgan.models.gan_parts import d_loss, g_loss, gradient_penalty
 from recgan.models.torch_base import resolve_device, seed_everything
 from recgan.synth.base import ProfileDecoder, SynthConfig, Synthesizer, dense_batch, log_popularity, register
 from recgan.synth.sampler import N_LEVELS, draw_masks
