@@ -132,6 +132,8 @@ def write_section(res: dict, users: int, n: int) -> None:
         r = res[key]
         if key.startswith("acc"):
             for name, a in r.items():
+                if name == "invocation":
+                    continue
                 m = a.get("metrics") or {}
                 acc.append(f"| {name} | {key.split(':')[1]} | " + " | ".join(
                     f"{m.get(x, float('nan')):.4f}" for x in ("precision@5", "precision@20", "recall@20",
@@ -142,14 +144,18 @@ def write_section(res: dict, users: int, n: int) -> None:
             rows.append(f"| {int(key.split(':')[1]):,} | {r.get('data')} | {r.get('load_s')} | {r.get('epoch_s')} | "
                         f"{r['wall_s']} | {r['peak_rss_gb']} | {'yes' if ok else 'NO'} | `{r['cmd']}` |")
         else:
-            synth.append(f"| {int(key.split(':')[1]):,} | {r.get('data')} | {r.get('fit_s')} | {r['wall_s']} | "
-                         f"{r['peak_rss_gb']} | rc {r['rc']} | `{r['cmd']}` |")
+            params = (key.split(":") + ["defaults"])[3]
+            synth.append(f"| {int(key.split(':')[1]):,} | {int(key.split(':')[2]):,} | {params} | {r.get('data')} | "
+                         f"{r.get('fit_s')} | {r['wall_s']} | {r['peak_rss_gb']} | {'yes' if ok else 'NO'} | "
+                         f"`{r['cmd']}` |")
     sims = sorted({r["simulate"] for r in res.values() if r.get("simulate")})
+    invocations = sorted({r["invocation"] for r in res.values() if r.get("invocation")})
     lines = [
         "## Scale: cfgan-large on 200,000 users x 20M generated interactions, and how it grows (issue 8)",
         "",
-        f"Command: `nice -n 10 python benchmarks/scale.py {' '.join(sys.argv[1:])}` (runs accumulate in WORK/"
-        "results.json). Machine: the project's 2-core CPU box with 24 GB RAM, shared with several other "
+        "Commands (runs accumulate in WORK/results.json, so the section holds the runs of several invocations; "
+        "each row also gives its own `recgan` command): "
+        + ", ".join(f"`nice -n 10 {c}`" for c in invocations) + ". Machine: the project's 2-core CPU box with 24 GB RAM, shared with several other "
         "engineers' jobs while this ran (load average well above 2), so seconds are upper bounds of what an idle "
         "2-core machine gives. Peak RSS = `Maximum resident set size` from `/usr/bin/time -v` of the whole "
         "`recgan train` process (loading the Parquet log, building the CSR matrices, the model, one epoch, "
@@ -184,12 +190,15 @@ def write_section(res: dict, users: int, n: int) -> None:
         ]
     if synth:
         lines += [
-            "Behaviour synthesizer (`recgan synth fit --generator gan`, src/recgan/synth/gan.py), one epoch on a "
-            "user subsample of the same log (the first N user ids); it densifies every batch to (batch, "
-            "channels, items), so its cost per user grows linearly with the catalogue:",
+            "Behaviour synthesizer (`recgan synth fit --generator gan`, src/recgan/synth/gan.py), one epoch over "
+            "the users of the log (users = how many of its user ids; 200,000 = the whole 20M log). It densifies "
+            "every batch to (batch, channels, items) and nothing bigger, so memory is bounded by the batch and "
+            "the model, while its time per user grows linearly with the catalogue. fit s = the synthesizer's "
+            "own fit time (activity model, popularity prior, one epoch, collapse check); process wall s adds "
+            "loading the log and writing the folder:",
             "",
-            "| items | data | fit s | process wall s | peak RSS GB | status | command |",
-            "|---|---|---|---|---|---|---|",
+            "| items | users | parameters | data | fit s | process wall s | peak RSS GB | <= 16 GB | command |",
+            "|---|---|---|---|---|---|---|---|---|",
             *synth,
             "",
         ]
@@ -218,22 +227,24 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     reuse = {int(k): v for k, v in (s.split("=", 1) for s in args.reuse_log)}
     cache = work / "results.json"
+    invocation = "python benchmarks/scale.py " + shlex.join(sys.argv[1:])
     res = json.loads(cache.read_text()) if cache.exists() else {}
     if args.accuracy_epochs:
-        res[f"acc:{args.seed}"] = run_accuracy(work, args.accuracy_epochs, args.seed)
+        res[f"acc:{args.seed}"] = {**run_accuracy(work, args.accuracy_epochs, args.seed), "invocation": invocation}
         cache.write_text(json.dumps(res, indent=1))
         write_section(res, args.users, args.interactions)
     for items in [int(x) for x in args.items.split(",") if x]:
         log, sim_cmd = ensure_log(work, args.users, items, args.interactions, reuse)
         if not args.no_cfgan:
             r = run_cfgan(work, log, items, args.param)
-            res[f"cfgan:{items}:{args.users}"] = {**r, "simulate": sim_cmd}
+            res[f"cfgan:{items}:{args.users}"] = {**r, "simulate": sim_cmd, "invocation": invocation}
             print(json.dumps(r), flush=True)
             cache.write_text(json.dumps(res, indent=1))
             write_section(res, args.users, args.interactions)
         if args.synth_users:
             r = run_synth(work, log, items, args.synth_users, args.synth_param)
-            res[f"synth:{items}:{args.synth_users}"] = {**r, "simulate": sim_cmd}
+            tag = ",".join(args.synth_param) or "defaults"
+            res[f"synth:{items}:{args.synth_users}:{tag}"] = {**r, "simulate": sim_cmd, "invocation": invocation}
             print(json.dumps(r), flush=True)
             cache.write_text(json.dumps(res, indent=1))
             write_section(res, args.users, args.interactions)

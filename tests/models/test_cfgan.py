@@ -206,3 +206,15 @@ def test_cli_train_and_recommend_from_a_history(tmp_path) -> None:
               "--out", str(tmp_path / "recs.tsv")])
     recs = pd.read_csv(tmp_path / "recs.tsv", sep="\t", header=None)
     assert rc == 0 and len(recs) == 5 and not set(recs[1]) & set(data.items.ids[:4])
+
+
+def test_int32_sampler_matches_reference_keys():
+    """The int32 evaluation of the negative-sampling hash draws exactly what the int64 reference keys give."""
+    from recgan.models.gan_parts import _keys_below, hash_keys
+
+    g = torch.Generator().manual_seed(0)
+    for seed in (0, 123, 2**40 + 7, 2**63 - 1):
+        rows = torch.randint(0, 10**6, (65,), generator=g)
+        keys = hash_keys(seed, rows, 301)
+        for t in (0, 1, 2**31, int(0.7 * 2**32), 2**32 - 1, 2**32):
+            assert torch.equal(keys < t, _keys_below(seed, rows, 301, t))

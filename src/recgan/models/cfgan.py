@@ -209,14 +209,15 @@ class CFGAN(TorchRecommender):
         z = torch.randn(shape, generator=self.gen).to(self.device) if train else cond.new_zeros(shape)
         return torch.cat([cond, z], 1)
 
-    def _masks(self, x: torch.Tensor, rows: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """D's mask e (observed + PM sample) and the ZR sample (or None) for a batch."""
+    def _masks(self, x: torch.Tensor, rows: torch.Tensor, seed: int,
+               with_zr: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's mask e (observed + PM sample) and the ZR sample (or None; not drawn unless ``with_zr``)."""
         c = self.config
         mask = x
         if c.scheme in ("PM", "ZP"):
             mask = x + sample_unobserved(x, c.pm_ratio, seed, rows)
         zr_seed = seed if c.zr_pm_shared else seed ^ _ZR_SALT
-        zr = sample_unobserved(x, c.zr_ratio, zr_seed, rows) if c.scheme in ("ZR", "ZP") else None
+        zr = sample_unobserved(x, c.zr_ratio, zr_seed, rows) if with_zr and c.scheme in ("ZR", "ZP") else None
         return mask, zr
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
@@ -237,11 +238,16 @@ class CFGAN(TorchRecommender):
     def _d_step(self, rows: torch.Tensor, seed: int, st: dict) -> None:
         c = self.config
         cond, x = self._rows(rows)
-        mask, _ = self._masks(x, rows, seed)
+        mask, _ = self._masks(x, rows, seed, with_zr=False)
+        b, w = len(rows), cond.shape[1]
+        d_in = cond.new_empty((2 * b, w + x.shape[1]))  # [cond, real ; cond, fake] without intermediate cats
+        d_in[:b, :w] = cond
+        d_in[b:, :w] = cond
+        d_in[:b, w:] = x
         with torch.no_grad():
-            fake = self.G(self._g_in(cond, True)) * mask
-        real_in, fake_in = torch.cat([cond, x], 1), torch.cat([cond, fake], 1)
-        out = self.D(torch.cat([real_in, fake_in], 0))
+            torch.mul(self.G(self._g_in(cond, True)), mask, out=d_in[b:, w:])
+        real_in, fake_in = d_in[:b], d_in[b:]
+        out = self.D(d_in)
         d_real, d_fake = out[: len(rows)], out[len(rows) :]
         loss = d_loss(c.loss, d_real, d_fake)
         if c.loss == "wgan-gp":

@@ -109,15 +109,49 @@ def _mix32(x: torch.Tensor) -> torch.Tensor:
 def hash_keys(seed: int, rows: torch.Tensor, n_cols: int) -> torch.Tensor:
     """Pseudo-random int64 keys in [0, 2^32) for every (row, column) of a batch, a pure function of
     (seed, row, column): a row gets the same keys whichever batch it is in, so one draw of ``seed`` per epoch
-    fixes every row's negative sample for the whole epoch without storing rows x columns."""
-    r = _mix32(_mix32(rows.long() + (seed & _MASK32)) ^ ((seed >> 32) & _MASK32))
-    return _mix32(r[:, None] + _column_hashes(n_cols, rows.device)[None, :])
+    fixes every row's negative sample for the whole epoch without storing rows x columns.
+    (The reference definition; :func:`sample_unobserved` evaluates the same keys in int32 arithmetic.)"""
+    return _mix32(_row_hashes(seed, rows)[:, None] + _column_hashes(n_cols, rows.device)[None, :])
+
+
+def _row_hashes(seed: int, rows: torch.Tensor) -> torch.Tensor:
+    """Per-row hash (b,) int64 in [0, 2^32) of (seed, row)."""
+    return _mix32(_mix32(rows.long() + (seed & _MASK32)) ^ ((seed >> 32) & _MASK32))
 
 
 @functools.lru_cache(maxsize=8)
 def _column_hashes(n_cols: int, device: torch.device) -> torch.Tensor:
     """Per-column hash (n_cols,) int64, the same every call: computed once per catalogue size."""
     return _mix32(torch.arange(n_cols, device=device, dtype=torch.int64) * 0x61C88647)
+
+
+@functools.lru_cache(maxsize=8)
+def _column_hashes_i32(n_cols: int, device: torch.device) -> torch.Tensor:
+    """:func:`_column_hashes` as int32 bit patterns."""
+    return _to_i32(_column_hashes(n_cols, device))
+
+
+def _to_i32(x: torch.Tensor) -> torch.Tensor:
+    """int64 values in [0, 2^32) -> int32 with the same 32 bits (two's complement)."""
+    return (x - ((x >> 31) << 32)).to(torch.int32)
+
+
+def _keys_below(seed: int, rows: torch.Tensor, n_cols: int, threshold: int) -> torch.Tensor:
+    """(b, n_cols) bool: ``hash_keys(seed, rows, n_cols) < threshold`` (threshold in [0, 2^32]), computed
+    with int32 wrap-around arithmetic and in-place ops: the same 32-bit values as the int64 reference at half
+    the memory traffic (this mask is the bulk of a CFGAN epoch's non-matmul work)."""
+    if threshold >= 2**32:
+        return torch.ones(len(rows), n_cols, dtype=torch.bool, device=rows.device)
+    x = _to_i32(_row_hashes(seed, rows))[:, None] + _column_hashes_i32(n_cols, rows.device)[None, :]
+    # _mix32 on 32-bit lanes: logical shifts are arithmetic shifts with the sign-extended bits masked off
+    x ^= (x >> 16) & 0xFFFF
+    x *= 0x7FEB352D
+    x ^= (x >> 15) & 0x1FFFF
+    x *= 0x2C1B3C6D
+    x ^= (x >> 16) & 0xFFFF
+    # unsigned x < threshold  <=>  signed (x ^ 0x80000000) < threshold - 2^31
+    x ^= -(2**31)
+    return x < (threshold - 2**31)
 
 
 def sample_unobserved(observed: torch.Tensor, fraction: float, seed: int, rows: torch.Tensor) -> torch.Tensor:
@@ -133,5 +167,5 @@ def sample_unobserved(observed: torch.Tensor, fraction: float, seed: int, rows: 
     """
     if fraction <= 0 or observed.shape[0] == 0:
         return torch.zeros_like(observed)
-    keys = hash_keys(seed, rows.to(observed.device), observed.shape[1])
-    return ((keys < int(min(fraction, 1.0) * 2**32)) & (observed <= 0)).to(observed.dtype)
+    draw = _keys_below(seed, rows.to(observed.device), observed.shape[1], int(min(fraction, 1.0) * 2**32))
+    return (draw & (observed <= 0)).to(observed.dtype)
