@@ -185,7 +185,8 @@ Target of the issue: NDCG@20 >= +3 % over tuned EASE with p < 0.05, the ablation
 """
     OUT.parent.mkdir(exist_ok=True)
     tmp = OUT.with_suffix(".tmp")
-    tmp.write_text(text + (args.verdict or ""))
+    verdict = Path(args.verdict_file).read_text() if args.verdict_file else (args.verdict or "")
+    tmp.write_text(text + verdict)
     tmp.replace(OUT)
 
 
@@ -197,6 +198,7 @@ def main() -> None:
     ap.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "recgan-beyond-ease"),
                     help="cache folder of finished runs (JSON); delete it to start over")
     ap.add_argument("--verdict", default="", help="text appended under the table")
+    ap.add_argument("--verdict-file", default="", help="file whose text is appended under the table")
     ap.add_argument("--report-only", action="store_true", help="rewrite the table from the cache, run nothing")
     args = ap.parse_args()
     args.seeds = [int(s) for s in args.seeds.split(",")]

@@ -50,6 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-dir", default=None, help="checkpoint folder (default OUT.ckpt)")
     p.add_argument("--resume", default=None, metavar="DIR", help="continue from a checkpoint folder")
     p.add_argument("--tensorboard", default=None, metavar="DIR", help="also log scalars to TensorBoard")
+    p.add_argument("--mlflow", default=None, metavar="EXPERIMENT",
+                   help="also log params, per-epoch scalars and curves to this MLflow experiment (needs mlflow)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--out", required=True, help="model folder to write")
     p.set_defaults(func=cmd_train)
@@ -114,7 +116,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         driver = {"progress": not args.quiet and sys.stderr.isatty() or False,
                   "log_path": str(Path(tmp) / "training_log.jsonl"),
-                  "plot_path": str(Path(tmp) / "curves.png"), "tensorboard_dir": args.tensorboard}
+                  "plot_path": str(Path(tmp) / "curves.png"), "tensorboard_dir": args.tensorboard,
+                  "mlflow_experiment": args.mlflow}
         if args.checkpoint_every:
             driver["checkpoint_every"] = args.checkpoint_every
             driver["checkpoint_dir"] = args.checkpoint_dir or str(out) + ".ckpt"

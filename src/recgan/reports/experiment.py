@@ -6,7 +6,9 @@ metrics; the runner follows PROTOCOL.md through :func:`recgan.training.fit_model
 :func:`recgan.evaluation.evaluate`, and writes a Markdown table (mean +- std over seeds, paired Wilcoxon
 test against a reference model, fit seconds) with the command that reproduces it, plus a JSON of every run.
 
-Every default is documented on its field below, in one place.
+Every default is documented on its field below, in one place. A file with ``kind: benchmark`` instead names
+the script(s) under ``benchmarks/`` that write a section (see :mod:`recgan.reports.benchmark_run`);
+:func:`load_experiment` reads either kind.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from recgan.errors import RecganError
 from recgan.evaluation.evaluator import Report, evaluate, paired_test
 from recgan.io import write_json, write_text
 from recgan.models.base import get_model_class
+from recgan.reports.benchmark_run import BenchmarkExperiment, check_benchmark, repo_root
 from recgan.training.fitting import fit_model
 
 
@@ -90,6 +93,9 @@ class ModelSpec(_Strict):
 
 
 class Experiment(_Strict):
+    kind: Literal["recommenders"] = "recommenders"
+    """Experiment kind: ``recommenders`` (this format, the default) or ``benchmark``
+    (:class:`recgan.reports.benchmark_run.BenchmarkExperiment`: a script under benchmarks/ writes the section)."""
     name: str
     """Experiment name (section title)."""
     description: str = ""
@@ -109,7 +115,9 @@ class Experiment(_Strict):
     """Markdown section to write (relative to the current folder), e.g. benchmarks/results/10-baselines.md."""
 
 
-def load_experiment(path: str | os.PathLike[str]) -> Experiment:
+def load_experiment(path: str | os.PathLike[str]) -> Experiment | BenchmarkExperiment:
+    """Read and validate an experiment file of either kind; bad files raise :class:`RecganError` naming the
+    file and field. A benchmark file's scripts are checked against the repository above its folder."""
     p = Path(path)
     if not p.is_file():
         raise RecganError(f"{p}: no such experiment file")
@@ -117,15 +125,28 @@ def load_experiment(path: str | os.PathLike[str]) -> Experiment:
         raw = yaml.safe_load(p.read_text())
     except yaml.YAMLError as e:
         raise RecganError(f"{p}: not valid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise RecganError(f"{p}: an experiment file is a mapping of fields (name, datasets, models, ...)")
+    kind = raw.get("kind", "recommenders")
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise RecganError(f"{p}: field 'kind': {kind!r} is not one of {sorted(KINDS)}")
     try:
-        exp = Experiment.model_validate(raw)
+        exp = KINDS[kind].model_validate(raw)
     except ValidationError as e:
         first = e.errors()[0]
         loc = ".".join(str(x) for x in first["loc"])
         raise RecganError(f"{p}: field {loc!r}: {first['msg']}") from None
+    if isinstance(exp, BenchmarkExperiment):
+        check_benchmark(exp, repo_root(p), str(p))
+        return exp
     for m in exp.models:
         get_model_class(m.name)
     return exp
+
+
+KINDS: dict[str, type[Experiment] | type[BenchmarkExperiment]] = {"recommenders": Experiment,
+                                                                   "benchmark": BenchmarkExperiment}
+"""Experiment kinds by their ``kind:`` value."""
 
 
 def _resolve(base: Path, f: str) -> Path:

@@ -4,7 +4,8 @@ Runs ``model.train_epoch`` epoch after epoch; evaluates on the validation carve 
 epochs (NDCG@20 by default) with the model's own diagnostics (copying / collapse alarms); keeps the best
 weights and restores them at the end; stops after ``patience`` evaluations without a gain; writes
 checkpoints every ``checkpoint_every`` epochs that ``resume`` continues bit for bit; logs every epoch as
-one JSON line, to TensorBoard when asked (and installed), and draws the curves as a PNG.
+one JSON line, to TensorBoard and / or MLflow when asked (and installed, see :mod:`recgan.training.tracking`),
+and draws the curves as a PNG.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from recgan.data.interactions import Interactions
 from recgan.models.torch_base import TorchRecommender
 from recgan.training import distributed
 from recgan.training.checkpoint import load_checkpoint, save_checkpoint
+from recgan.training.tracking import Tracker, open_trackers
 from recgan.training.validation import validation_scores
 
 
@@ -37,6 +39,9 @@ class TrainerOptions:
     """JSONL file: one line of diagnostics per epoch."""
     tensorboard_dir: str | None = None
     """Write scalars to TensorBoard here when the ``tensorboard`` package is installed."""
+    mlflow_experiment: str | None = None
+    """Log to this MLflow experiment when the ``mlflow`` package is installed (one run per training: the
+    model's parameters, per-epoch scalars, the best validation metric, the PNG curves); a warning otherwise."""
     plot_path: str | None = None
     """PNG of the training curves, drawn at the end."""
     progress: bool = True
@@ -71,14 +76,16 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
     distributed.attach(model)
     main_rank = model.rank == 0
     log = open(opts.log_path, "a" if opts.resume else "w") if opts.log_path and main_rank else None  # noqa: SIM115
-    tb = _tensorboard(opts.tensorboard_dir) if main_rank else None
+    phase = "validation carve" if valid is not None else "all of train"
+    trackers = open_trackers(opts.tensorboard_dir, opts.mlflow_experiment, f"{model.name} ({phase})",
+                             cfg) if main_rank else []
     bar = None
     if opts.progress and main_rank:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=cfg.epochs, initial=state["epoch"], desc=f"train {model.name}", unit="ep",
                    leave=False, dynamic_ncols=True)
-    stopped_early = False
+    stopped_early = interrupted = False
     try:
         for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
             model.set_train_mode(True)
@@ -107,10 +114,8 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
             if log:
                 log.write(json.dumps(stats, default=float) + "\n")
                 log.flush()
-            if tb:
-                for key, v in stats.items():
-                    if isinstance(v, int | float) and key != "epoch":
-                        tb.add_scalar(key, v, epoch)
+            for tracker in trackers:
+                tracker.log_epoch(stats, epoch)
             if bar:
                 bar.update(1)
                 bar.set_postfix({k_: f"{v:.4g}" for k_, v in stats.items()
@@ -120,21 +125,26 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
                     save_checkpoint(model, Path(opts.checkpoint_dir) / "last", state, best)
                 distributed.barrier()
             if opts.stop_after_epoch is not None and epoch >= opts.stop_after_epoch:
-                return
+                interrupted = True
+                break
             if valid is not None and cfg.patience and state["bad_evals"] >= cfg.patience:
                 stopped_early = True
                 break
+    except BaseException:
+        _close(trackers, ok=False)
+        raise
     finally:
         if bar:
             bar.close()
         if log:
             log.close()
-        if tb:
-            tb.close()
+    if interrupted:  # testing aid: as if the process had stopped here
+        _close(trackers, ok=True)
+        return
     if best:
         _load_state(model, best)
     model.set_train_mode(False)
-    model.info["training"] = {
+    model.info["training"] = training = {
         "epochs_run": state["epoch"], "best_epoch": state["best_epoch"],
         "best_val": None if state["best_score"] == -math.inf else state["best_score"],
         "val_metric": opts.metric if valid is not None else None, "stopped_early": stopped_early,
@@ -144,16 +154,20 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
         from recgan.training.plots import plot_history
 
         plot_history(model.history, opts.plot_path, title=model.name)
+    summary = {k_: training[k_] for k_ in ("epochs_run", "best_epoch", "train_seconds")}
+    if training["best_val"] is not None:
+        summary[f"best_val_{opts.metric}"] = training["best_val"]
+    try:
+        for tracker in trackers:
+            tracker.finish(summary, opts.plot_path)
+    finally:
+        _close(trackers, ok=True)
+
+
+def _close(trackers: list[Tracker], ok: bool) -> None:
+    for tracker in trackers:
+        tracker.close(ok)
 
 
 _SHOWN = {"loss", "loss_d", "loss_g", "d_real", "d_fake", "val_ndcg@20", "val_ndcg@10", "copy_mass", "distinct_lists"}
 
-
-def _tensorboard(folder: str | None):
-    if not folder:
-        return None
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except Exception:  # tensorboard not installed: optional
-        return None
-    return SummaryWriter(folder)
