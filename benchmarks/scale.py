@@ -155,7 +155,7 @@ def write_section(res: dict, users: int, n: int) -> None:
         "",
         "Commands (runs accumulate in WORK/results.json, so the section holds the runs of several invocations; "
         "each row also gives its own `recgan` command): "
-        + ", ".join(f"`nice -n 10 {c}`" for c in invocations) + ". Machine: the project's 2-core CPU box with 24 GB RAM, shared with several other "
+        + ", ".join(f"`{c}`" for c in invocations) + ". Machine: the project's 2-core CPU box with 24 GB RAM, shared with several other "
         "engineers' jobs while this ran (load average well above 2), so seconds are upper bounds of what an idle "
         "2-core machine gives. Peak RSS = `Maximum resident set size` from `/usr/bin/time -v` of the whole "
         "`recgan train` process (loading the Parquet log, building the CSR matrices, the model, one epoch, "
@@ -195,7 +195,8 @@ def write_section(res: dict, users: int, n: int) -> None:
             "every batch to (batch, channels, items) and nothing bigger, so memory is bounded by the batch and "
             "the model, while its time per user grows linearly with the catalogue. fit s = the synthesizer's "
             "own fit time (activity model, popularity prior, one epoch, collapse check); process wall s adds "
-            "loading the log and writing the folder:",
+            "loading the log and writing the folder. Run with OMP_NUM_THREADS=1 (one torch thread) while "
+            "other jobs used the second core:",
             "",
             "| items | users | parameters | data | fit s | process wall s | peak RSS GB | <= 16 GB | command |",
             "|---|---|---|---|---|---|---|---|---|",
