@@ -1,7 +1,8 @@
 """BPR-MF vs APR vs IRGAN (vs EASE, and Mult-VAE for reference) per PROTOCOL.md; writes
 benchmarks/results/30-bpr-apr-irgan.md.
 
-Parts (each run caches its raw figures in benchmarks/results/30-bpr-apr-irgan.json, and the section is
+Parts (each run caches its raw figures in benchmarks/results/30-bpr-apr-irgan.json and the per-user values
+behind its Wilcoxon tests in 30-bpr-apr-irgan.per_user.npz, and the section is
 re-rendered from every cached part, so parts can be run separately):
 
 * ``ml100k``: the ready ml-100k-p2 split (ratings >= 4);
@@ -29,11 +30,13 @@ import recgan  # noqa: F401  (installs the training driver)
 from recgan.data.loaders import load_interactions
 from recgan.data.splits import RandomHoldout, load_heldout
 from recgan.evaluation.evaluator import Report, evaluate, paired_test
+from recgan.io import load_npz, write_npz, write_text
 from recgan.training.fitting import fit_model
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared"
 CACHE = HERE / "results" / "30-bpr-apr-irgan.json"
+PER_USER = HERE / "results" / "30-bpr-apr-irgan.per_user.npz"  # seed-averaged per-user metric, for the tests
 OUT = HERE / "results" / "30-bpr-apr-irgan.md"
 
 # label -> (registry name, parameters beyond the seed, tuned on the validation carve?)
@@ -94,6 +97,35 @@ def run_model(part: str, train, test, label: str, seeds: list[int]) -> tuple[lis
     per_user = {"users": [str(u) for u in reps[0].users],
                 "values": np.mean([r.per_user[metric] for r in reps], axis=0).tolist()}
     return runs, per_user
+
+
+def load_cache() -> dict:
+    """The JSON cache (figures per run) with each part's per-user values put back from the npz beside it."""
+    if not CACHE.exists():
+        return {}
+    cache = json.loads(CACHE.read_text())
+    arrays = load_npz(PER_USER) if PER_USER.exists() else {}
+    for part, c in cache.items():
+        users = arrays.get(f"{part}|users")
+        c["per_user"] = {} if users is None else {
+            k.split("|", 1)[1]: {"users": users.tolist(), "values": v.tolist()}
+            for k, v in arrays.items() if k.startswith(f"{part}|") and k != f"{part}|users"}
+    return cache
+
+
+def save_cache(cache: dict) -> None:
+    """Figures to the JSON, per-user values (float64, one user list per part) to the npz; both atomic."""
+    arrays, slim = {}, {}
+    for part, c in cache.items():
+        slim[part] = {k: v for k, v in c.items() if k != "per_user"}
+        for label, pu in c.get("per_user", {}).items():
+            users = np.asarray(pu["users"], dtype=str)
+            if f"{part}|users" in arrays and not np.array_equal(arrays[f"{part}|users"], users):
+                raise SystemExit(f"{part}: {label} was evaluated on other users than the part's other models")
+            arrays[f"{part}|users"] = users
+            arrays[f"{part}|{label}"] = np.asarray(pu["values"], dtype=np.float64)
+    write_npz(PER_USER, **arrays)
+    write_text(CACHE, json.dumps(slim, indent=1, default=float))
 
 
 def wilcoxon_vs_ease(c: dict, label: str) -> dict | None:
@@ -168,16 +200,14 @@ def main() -> None:
     train, test = load_part(args.part)
     for label in labels:  # the section is rewritten after every model, so a long run reports what finished
         runs, per_user = run_model(args.part, train, test, label, args.seeds)
-        cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+        cache = load_cache()
         c = cache.setdefault(args.part, {"rows": {}, "per_user": {}})
         c["rows"][label], c["per_user"][label] = runs, per_user
         c.update(ks=[3, 5, 10] if args.part == "irgan" else [5, 10, 20],
                  data={"users": train.n_users, "items": train.n_items, "train": train.nnz, "test": test.nnz},
                  machine=f"{platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
-        for path, text in ((CACHE, json.dumps(cache, indent=1, default=float)), (OUT, render(cache))):
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(text)
-            tmp.replace(path)
+        save_cache(cache)
+        write_text(OUT, render(cache))
         print(f"wrote {OUT}", flush=True)
 
 
