@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,8 +87,13 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
 
         bar = tqdm(total=cfg.epochs, initial=state["epoch"], desc=f"train {model.name}", unit="ep",
                    leave=False, dynamic_ncols=True)
-    stopped_early = interrupted = False
-    try:
+    stopped_early = False
+    with ExitStack() as closing:  # on leaving: log, bar, then the trackers' runs (FAILED on an exception)
+        closing.enter_context(_tracked(trackers))
+        if bar:
+            closing.callback(bar.close)
+        if log:
+            closing.callback(log.close)
         for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
             model.set_train_mode(True)
             t0 = time.perf_counter()
@@ -125,48 +132,41 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
                     save_checkpoint(model, Path(opts.checkpoint_dir) / "last", state, best)
                 distributed.barrier()
             if opts.stop_after_epoch is not None and epoch >= opts.stop_after_epoch:
-                interrupted = True
-                break
+                return  # a testing aid: as if the process had stopped here
             if valid is not None and cfg.patience and state["bad_evals"] >= cfg.patience:
                 stopped_early = True
                 break
-    except BaseException:
-        _close(trackers, ok=False)
-        raise
-    finally:
-        if bar:
-            bar.close()
-        if log:
-            log.close()
-    if interrupted:  # testing aid: as if the process had stopped here
-        _close(trackers, ok=True)
-        return
-    if best:
-        _load_state(model, best)
-    model.set_train_mode(False)
-    model.info["training"] = training = {
-        "epochs_run": state["epoch"], "best_epoch": state["best_epoch"],
-        "best_val": None if state["best_score"] == -math.inf else state["best_score"],
-        "val_metric": opts.metric if valid is not None else None, "stopped_early": stopped_early,
-        "train_seconds": round(state["seconds"], 3),
-    }
-    if opts.plot_path and model.history and main_rank:
-        from recgan.training.plots import plot_history
+        if best:
+            _load_state(model, best)
+        model.set_train_mode(False)
+        model.info["training"] = training = {
+            "epochs_run": state["epoch"], "best_epoch": state["best_epoch"],
+            "best_val": None if state["best_score"] == -math.inf else state["best_score"],
+            "val_metric": opts.metric if valid is not None else None, "stopped_early": stopped_early,
+            "train_seconds": round(state["seconds"], 3),
+        }
+        if opts.plot_path and model.history and main_rank:
+            from recgan.training.plots import plot_history
 
-        plot_history(model.history, opts.plot_path, title=model.name)
-    summary = {k_: training[k_] for k_ in ("epochs_run", "best_epoch", "train_seconds")}
-    if training["best_val"] is not None:
-        summary[f"best_val_{opts.metric}"] = training["best_val"]
-    try:
+            plot_history(model.history, opts.plot_path, title=model.name)
+        summary = {k_: training[k_] for k_ in ("epochs_run", "best_epoch", "train_seconds")}
+        if training["best_val"] is not None:
+            summary[f"best_val_{opts.metric}"] = training["best_val"]
         for tracker in trackers:
             tracker.finish(summary, opts.plot_path)
-    finally:
-        _close(trackers, ok=True)
 
 
-def _close(trackers: list[Tracker], ok: bool) -> None:
+@contextmanager
+def _tracked(trackers: list[Tracker]) -> Iterator[None]:
+    """Close every tracker's run on leaving: FINISHED, or FAILED when an exception leaves the block."""
+    try:
+        yield
+    except BaseException:
+        for tracker in trackers:
+            tracker.close(False)
+        raise
     for tracker in trackers:
-        tracker.close(ok)
+        tracker.close(True)
 
 
 _SHOWN = {"loss", "loss_d", "loss_g", "d_real", "d_fake", "val_ndcg@20", "val_ndcg@10", "copy_mass", "distinct_lists"}
