@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from recgan.errors import RecganError
+from recgan.io import write_text
 from recgan.reports.benchmark_run import BenchmarkExperiment, commands_not_run
 from recgan.reports.experiment import Experiment, load_experiment
 
@@ -78,9 +79,7 @@ def main() -> None:
             text = with_reproduce_line(text, path.relative_to(ROOT).as_posix())
         parts.append(text.rstrip() + "\n\n")
     out = HERE / "RESULTS.md"
-    tmp = out.with_suffix(".md.tmp")
-    tmp.write_text("".join(parts))
-    tmp.replace(out)
+    write_text(out, "".join(parts))
     print(f"wrote {out}")
 
 
