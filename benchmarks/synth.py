@@ -62,14 +62,17 @@ def run(dataset: str, seed: int, args) -> dict:
     train_ref, rare = plant_canaries(train, n=10, size=8, seed=seed)
     train_fit, audit = plant_canaries(train_ref, n=100, size=5, seed=seed + 1000, fresh_items=True, plant_fraction=0.5)
     n = train.n_users
+    temp = {} if args.temperature is None else {"temperature": args.temperature}
     gens = {
-        "gan": lambda: BehaviourSynthesizer(seed=seed, epochs=args.gan_epochs),
-        "vae": lambda: VAESynthesizer(seed=seed, epochs=args.vae_epochs),
+        "gan": lambda: BehaviourSynthesizer(seed=seed, epochs=args.gan_epochs, **temp),
+        "vae": lambda: VAESynthesizer(seed=seed, epochs=args.vae_epochs, **temp),
         "independent": lambda: IndependentSampler(seed=seed),
     }
+    if args.gan_scratch:  # the ablation of the warm start: the adversarial GAN alone, from scratch
+        gens["gan-scratch"] = lambda: BehaviourSynthesizer(seed=seed, pretrain_epochs=0, epochs=args.dp_epochs, **temp)
     if seed in args.dp_seeds:
         for eps in args.dp:
-            gens[f"gan-dp-eps{eps:g}"] = (lambda e: lambda: BehaviourSynthesizer(seed=seed, epochs=args.gan_epochs,
+            gens[f"gan-dp-eps{eps:g}"] = (lambda e: lambda: BehaviourSynthesizer(seed=seed, epochs=args.dp_epochs, **temp,
                                                                                   dp_epsilon=e))(eps)
     sets, runs = {}, {}
     for name, make in gens.items():
@@ -85,13 +88,16 @@ def run(dataset: str, seed: int, args) -> dict:
         lb = epsilon_lower_bound(np.log(marg[audit_cols]).sum(1), audit.planted, s.privacy.get("delta", 1e-5))
         runs[name] = {"fit_seconds": fit_s, "users_per_second": n / max(sample_s, 1e-9), "privacy": s.privacy,
                       "audit": lb, "collapse_alarm": s.info.get("collapse_alarm"),
-                      "epochs": getattr(s.config, "epochs", None),
+                      "epochs": s.info.get("epochs", getattr(s.config, "epochs", None)),
+                      "pretrain_epochs": s.info.get("pretrain_epochs", 0),
+                      "temperature": getattr(s.config, "temperature", 1.0),
                       "dp_planning_seconds": s.info.get("dp_planning_seconds", 0.0)}
         print(f"{dataset} seed {seed} {name}: fit {fit_s:.1f}s, eps_lb {lb['epsilon_lb']:.2f}, "
               f"privacy {s.privacy.get('epsilon', 'inf')}", flush=True)
     rep = build_report(train_ref, holdout, sets, seed=seed, canaries=rare.matrix(train_ref.n_items),
                        privacy={k: v["privacy"] for k, v in runs.items() if v["privacy"].get("dp")})
     out = {"dataset": dataset + (f" ({args.tag})" if args.tag else ""), "seed": seed, "gan_epochs": args.gan_epochs, "vae_epochs": args.vae_epochs,
+           "dp_epochs": args.dp_epochs, "temperature": args.temperature, "gan_scratch": args.gan_scratch,
            "threads": args.threads, "machine": platform.machine(), "runs": runs, "report": json_ready(rep)}
     OUT_JSON.mkdir(parents=True, exist_ok=True)
     tag = f"-{args.tag}" if args.tag else ""
@@ -135,8 +141,12 @@ def markdown() -> str:
     for ds, rs in by_ds.items():
         seeds = sorted(r["seed"] for r in rs)
         r0 = rs[0]
-        lines += [f"### {ds} (seeds {', '.join(map(str, seeds))}; GAN {r0['gan_epochs']} epochs, VAE "
-                  f"{r0['vae_epochs']} epochs)", ""]
+        g0 = r0["runs"].get("gan", {})
+        gan_desc = (f"GAN: VAE warm start {g0.get('pretrain_epochs')} + {g0.get('epochs')} adversarial epochs"
+                    if g0.get("pretrain_epochs") else f"GAN {g0.get('epochs', r0['gan_epochs'])} epochs from scratch")
+        lines += [f"### {ds} (seeds {', '.join(map(str, seeds))}; {gan_desc}; VAE {r0['vae_epochs']} epochs; "
+                  f"DP GANs {r0.get('dp_epochs', r0['gan_epochs'])} epochs; sampling temperature "
+                  f"{g0.get('temperature', 1.0)})", ""]
         groups: dict[str, list[int]] = {}
         for r in rs:  # one command per set of seeds run alike (with or without the DP runs)
             dp_eps = " ".join(k.split("eps")[1] for k in r["runs"] if "dp" in k)
@@ -144,7 +154,11 @@ def markdown() -> str:
         for dp_eps, ss in groups.items():
             name, tag = (ds.split(" (")[0], ds.split(" (")[1].rstrip(")")) if " (" in ds else (ds, "")
             lines.append(f"    python benchmarks/synth.py --dataset {name} --seeds {' '.join(map(str, sorted(ss)))} "
-                         f"--gan-epochs {r0['gan_epochs']} --vae-epochs {r0['vae_epochs']}"
+                         + (f"--gan-epochs {r0['gan_epochs']} " if r0["gan_epochs"] is not None else "")
+                         + f"--vae-epochs {r0['vae_epochs']}"
+                         + (f" --dp-epochs {r0['dp_epochs']}" if r0.get("dp_epochs") else "")
+                         + (" --gan-scratch" if r0.get("gan_scratch") else "")
+                         + (f" --temperature {r0['temperature']}" if r0.get("temperature") is not None else "")
                          + (f" --dp {dp_eps}" if dp_eps else "") + (f" --tag {tag}" if tag else ""))
         lines.append("")
         names = list(dict.fromkeys(k for r in rs for k in r["report"]["summary"]))
@@ -184,7 +198,12 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--dp", type=float, nargs="*", default=[])
     ap.add_argument("--dp-seeds", type=int, nargs="*", default=None, help="seeds that also run DP (default all)")
-    ap.add_argument("--gan-epochs", type=int, default=150)
+    ap.add_argument("--gan-epochs", type=int, default=None,
+                    help="adversarial epochs of the GAN (default: the library's, 10 after its VAE warm start)")
+    ap.add_argument("--dp-epochs", type=int, default=150, help="epochs of the DP GANs and of --gan-scratch")
+    ap.add_argument("--gan-scratch", action="store_true", help="also run the GAN without the VAE warm start")
+    ap.add_argument("--temperature", type=float, default=None, help="sampling temperature of GAN and VAE "
+                    "(default: the library's, 0.4)")
     ap.add_argument("--vae-epochs", type=int, default=60)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--tag", default="", help="suffix of the result file and data-set label (e.g. dp)")

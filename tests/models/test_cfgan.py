@@ -94,6 +94,7 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path, mode: 
     {"loss": "reconstruction"}, {"loss": "wgan-gp"}, {"loss": "hinge"}, {"noise_dim": 4},
     {"scheme": "ZR"}, {"scheme": "PM", "mode": "item"}, {"scheme": "none", "steps_d": 2},
     {"g_hidden": (12, 12), "d_hidden": (6, 6), "activation": "relu"},
+    {"input_dropout": 0.5, "output_prior": "popularity"},
 ])
 def test_variants_train_without_nan(params) -> None:
     carve = validation_carve(tiny_data(), 0.2, 1)
@@ -173,9 +174,28 @@ def test_multi_behaviour_condition_channels() -> None:
         _fit(data, condition_behaviours="view")
 
 
+def test_popularity_prior_and_input_dropout() -> None:
+    """output_prior="popularity": before training G ranks by popularity (its output bias is each column's
+    interaction share). input_dropout: training conditions lose entries, scoring uses the whole history."""
+    data = tiny_data(empty_user=False)
+    m = CFGAN(**{**TINY, "epochs": 1, "output_prior": "popularity", "mode": "user"})
+    m._build(data)
+    share = data.binary().getnnz(axis=0) / data.n_users
+    np.testing.assert_allclose(m.G[-1].bias.detach().numpy(), share, rtol=1e-6)
+    m2 = CFGAN(**{**TINY, "input_dropout": 0.5})
+    m2._build(data)
+    cond = torch.ones(64, data.n_items)
+    dropped = m2._drop(cond)
+    assert 0.3 < float(dropped.mean()) < 0.7 and set(dropped.unique().tolist()) <= {0.0, 1.0}
+    assert torch.equal(CFGAN(**TINY)._drop(cond), cond)  # off by default
+    fitted = _fit(data, input_dropout=0.5)
+    users = np.arange(data.n_users)
+    np.testing.assert_array_equal(fitted.score(users), fitted.score(users))  # deterministic scoring
+
+
 def test_bad_parameters_raise() -> None:
     for bad in ({"mode": "both"}, {"scheme": "XY"}, {"loss": "lsgan"}, {"pm_ratio": 1.5},
-                {"g_hidden": ()}, {"steps_g": 0}):
+                {"g_hidden": ()}, {"steps_g": 0}, {"input_dropout": -0.1}, {"output_prior": "uniform"}):
         with pytest.raises(RecganError):
             CFGAN(**bad)
 

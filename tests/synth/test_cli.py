@@ -30,8 +30,13 @@ def test_fit_sample_report(files, capsys):
     args = ["--param", "train_batch=32", "--param", "hidden=32", "--param", "emb=16", "--param", "d_emb=16",
             "--param", "d_hidden=32", "--param", "z_dim=8"]
     assert main(["synth", "fit", "--train", str(d / "train.tsv"), "--seed", "0", "--epochs", "2", *args,
-                 "--plant-canaries", "3", "--out", str(d / "gan")]) == 0
+                 "--param", "pretrain_epochs=3", "--plant-canaries", "3", "--out", str(d / "gan")]) == 0
     assert (d / "gan" / "synth.json").is_file() and (d / "gan" / "canaries.tsv").is_file()
+    err = capsys.readouterr().err  # --temperature auto (the default): chosen on a development split of train
+    assert "DCR p" in err and "temperature:" in err
+    meta = json.loads((d / "gan" / "synth.json").read_text())
+    cal = meta["info"]["temperature_calibration"]
+    assert meta["config"]["temperature"] == cal["chosen"] and len(cal["table"]) == 6
     assert main(["synth", "sample", "--model", str(d / "gan"), "--n-users", "120", "--seed", "1",
                  "--out", str(d / "syn.tsv")]) == 0
     syn = pd.read_csv(d / "syn.tsv", sep="\t", header=None)
@@ -68,6 +73,8 @@ def test_dp_fit_states_epsilon(files, capsys):
     (["synth", "fit", "--train", "{train}", "--generator", "vae", "--dp-epsilon", "1", "--out", "x"], "only the gan"),
     (["synth", "fit", "--train", "{train}", "--dp-delta", "1e-5", "--out", "x"], "needs --dp-epsilon"),
     (["synth", "fit", "--train", "{train}", "--param", "bogus=1", "--out", "x"], "unknown parameter"),
+    (["synth", "fit", "--train", "{train}", "--temperature", "cold", "--out", "x"], "--temperature"),
+    (["synth", "fit", "--train", "{train}", "--temperature", "-1", "--out", "x"], "--temperature"),
     (["synth", "sample", "--model", "{dir}", "--n-users", "3", "--out", "-"], "not a synthesizer folder"),
     (["synth", "report", "--train", "{train}", "--holdout", "{train}", "--synthetic", "{train}", "--out", "r"],
      "also in"),

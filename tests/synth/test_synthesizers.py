@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 
 from recgan.errors import RecganError
 from recgan.reports.fidelity import activity_ks_similarity
@@ -20,7 +21,7 @@ from recgan.synth import (
 )
 
 TINY_GAN = {"epochs": 2, "train_batch": 32, "z_dim": 8, "hidden": 32, "emb": 16, "d_emb": 16, "d_hidden": 32,
-            "diag_every": 1}
+            "diag_every": 1, "pretrain_epochs": 2}
 TINY_VAE = {"epochs": 2, "train_batch": 32, "z_dim": 8, "hidden": 32, "emb": 16}
 
 
@@ -116,11 +117,43 @@ class TestGAN(SynthContract):
         keys = load_file(str(tmp_path / "g" / "weights.safetensors")).keys()
         assert keys and all(k.startswith("generator.") for k in keys)
 
+    def test_vae_warm_start(self, shop, tmp_path):
+        """pretrain_epochs: the generator starts as the decoder of a VAE of the same widths (and samples its
+        noise through that VAE's ex-post Gaussian); zero adversarial epochs release exactly that VAE."""
+        widths = {k: TINY_GAN[k] for k in ("z_dim", "hidden", "emb")}  # the VAE keeps its own batch
+        g = BehaviourSynthesizer(**{**TINY_GAN, "epochs": 0, "ema": 0.0}).fit(shop)
+        v = VAESynthesizer(**widths, epochs=2).fit(shop)
+        for k, t in v.decoder.state_dict().items():
+            assert torch.equal(t, g.generator.state_dict()[k]), k
+        assert torch.equal(g.latent_mean_, v.latent_mean_) and g.info["pretrain_epochs"] == 2
+        assert g.info["lr_g"] == 2e-5 and g.info["epochs"] == 0
+        g.save(tmp_path / "g")
+        again = load_synthesizer(tmp_path / "g")
+        assert torch.equal(again.latent_chol_, g.latent_chol_)
+        assert again.sample(30, seed=3).equals(g.sample(30, seed=3))
+        scratch = BehaviourSynthesizer(**{**TINY_GAN, "pretrain_epochs": 0, "epochs": 1}).fit(shop)
+        assert scratch.info["pretrain_epochs"] == 0 and scratch.info["lr_g"] == 1e-3
+        assert torch.equal(scratch.latent_chol_, torch.eye(TINY_GAN["z_dim"]))
+
     def test_single_behaviour_and_loss_variants(self, shop):
         data = shop.only_target()
         s = BehaviourSynthesizer(**{**TINY_GAN, "epochs": 1, "loss": "nonsaturating", "pac": 1}).fit(data)
         df = s.sample(20, seed=0)
         assert set(df["behaviour"]) == {"buy"}
+
+
+def test_temperature_sharpens_profiles(shop):
+    """Below 1 the sample concentrates on the generator's likelier items: fewer distinct items overall, the
+    same sizes; a non-positive temperature is one clear error."""
+    s = VAESynthesizer(**TINY_VAE).fit(shop)
+    hot = s.sample_interactions(300, seed=0)
+    s.config.temperature = 0.3
+    cold = s.sample_interactions(300, seed=0)
+    assert np.array_equal(np.diff(hot.X.indptr), np.diff(cold.X.indptr))
+    assert (np.diff(cold.X.tocsc().indptr) > 0).sum() < (np.diff(hot.X.tocsc().indptr) > 0).sum()
+    s.config.temperature = 0.0
+    with pytest.raises(RecganError, match="temperature"):
+        s.sample(5)
 
 
 def test_no_dense_users_by_items(shop, monkeypatch):

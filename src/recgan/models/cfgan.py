@@ -92,6 +92,14 @@ class CFGANConfig(TorchConfig):
     noise_dim: int = 0
     """Width of a N(0, 1) noise input z concatenated to the condition (0 = none, as the authors). Scoring and
     fold-in use z = 0, so they stay deterministic."""
+    input_dropout: float = 0.0
+    """Training only: each entry of G's and D's condition is zeroed with this probability (fresh draw per
+    step), while the real vector D sees stays whole. G then has to restore dropped items to fool D instead of
+    copying its input (a denoising condition, as in Mult-DAE); scoring and fold-in use the whole condition."""
+    output_prior: str = "none"
+    """Initial output bias of G: "none" (U(-0.01, 0.01), the authors' code) or "popularity" (each column's
+    share of rows with an interaction, so G starts from the popularity ranking and training learns the
+    personal deviation from it; helps when rows hold only a few interactions, e.g. as a densifier)."""
     condition_behaviours: str = "target"
     """Condition channels: "target", "all", or a comma list of extra behaviours (e.g. "cart,collect"); the
     target behaviour's vector is always the first channel and the only generated one."""
@@ -145,11 +153,13 @@ class CFGAN(TorchRecommender):
                                       ("loss", c.loss, LOSSES)):
             if value not in allowed:
                 raise RecganError(f"parameter {field!r}: {value!r} is not one of {list(allowed)}")
-        for field in ("zr_ratio", "pm_ratio"):
+        for field in ("zr_ratio", "pm_ratio", "input_dropout"):
             if not 0.0 <= getattr(c, field) <= 1.0:
                 raise RecganError(f"parameter {field!r} must be in [0, 1], got {getattr(c, field)}")
         if min(c.batch_size, c.batch_size_d, c.steps_g, c.epochs) < 1 or c.steps_d < 0 or c.noise_dim < 0:
             raise RecganError("batch sizes, steps_g and epochs must be >= 1; steps_d and noise_dim >= 0")
+        if c.output_prior not in ("none", "popularity"):
+            raise RecganError(f"parameter 'output_prior': {c.output_prior!r} is not one of ['none', 'popularity']")
         if not c.g_hidden or not c.d_hidden or min(c.g_hidden + c.d_hidden) < 1:
             raise RecganError("g_hidden and d_hidden need at least one layer of width >= 1")
         self._cache: np.ndarray | None = None
@@ -178,6 +188,10 @@ class CFGAN(TorchRecommender):
         n_cols = self._mats[0].shape[1]
         cond_dim = n_cols * len(self._mats)
         self.G = mlp(cond_dim + c.noise_dim, c.g_hidden, n_cols, c.activation).to(self.device)
+        if c.output_prior == "popularity":
+            share = np.asarray(self._mats[0].getnnz(axis=0), np.float32) / max(self._mats[0].shape[0], 1)
+            with torch.no_grad():
+                self.G[-1].bias.copy_(torch.from_numpy(share))
         self.opt_g = _adam(self.G, c.lr, c.reg_g, self.device)
         self.D = self.opt_d = None
         if c.loss != "reconstruction":
@@ -201,6 +215,14 @@ class CFGAN(TorchRecommender):
         idx = rows.numpy()
         parts = [csr_to_dense(m[idx], self.device) for m in self._mats]
         return (torch.cat(parts, 1) if len(parts) > 1 else parts[0]), parts[0]
+
+    def _drop(self, cond: torch.Tensor) -> torch.Tensor:
+        """The training condition: entries zeroed with probability ``input_dropout`` (seeded draw)."""
+        p = self.config.input_dropout
+        if p <= 0.0:
+            return cond
+        keep = torch.rand(cond.shape, generator=self.gen) >= p
+        return cond * keep.to(cond.device, cond.dtype)
 
     def _g_in(self, cond: torch.Tensor, train: bool) -> torch.Tensor:
         if not self.config.noise_dim:
@@ -238,6 +260,7 @@ class CFGAN(TorchRecommender):
     def _d_step(self, rows: torch.Tensor, seed: int, st: dict) -> None:
         c = self.config
         cond, x = self._rows(rows)
+        cond = self._drop(cond)
         mask, _ = self._masks(x, rows, seed, with_zr=False)
         b, w = len(rows), cond.shape[1]
         d_in = cond.new_empty((2 * b, w + x.shape[1]))  # [cond, real ; cond, fake] without intermediate cats
@@ -263,6 +286,7 @@ class CFGAN(TorchRecommender):
     def _g_step(self, rows: torch.Tensor, seed: int, st: dict) -> None:
         c = self.config
         cond, x = self._rows(rows)
+        cond = self._drop(cond)
         mask, zr = self._masks(x, rows, seed)
         out = self.G(self._g_in(cond, True))
         if self.D is None:

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from recgan.errors import RecganError
 from recgan.models.diagnostics import COLLAPSE_ALARM, distinct_lists, item_coverage
 from recgan.models.gan_parts import d_loss, g_loss, gradient_penalty
 from recgan.models.torch_base import resolve_device, seed_everything
@@ -43,13 +44,16 @@ from recgan.synth.sampler import N_LEVELS, draw_masks
 
 @dataclass
 class GANConfig(SynthConfig):
-    epochs: int = 150
-    """Passes of the discriminator over the training users."""
+    epochs: int | None = None
+    """Adversarial passes of the discriminator over the training users. None: 10 after the VAE warm start
+    (``pretrain_epochs`` > 0), 150 from scratch (always from scratch under DP)."""
     train_batch: int = 64
     """Real users per discriminator step (the expected batch under DP's Poisson sampling)."""
     n_critic: int = 1
     """Discriminator steps per generator step."""
-    lr_g: float = 1e-3
+    lr_g: float | None = None
+    """Generator learning rate. None: 2e-5 after the VAE warm start (a gentle refinement: larger steps
+    undo what the VAE learnt), 1e-3 from scratch."""
     lr_d: float = 1e-3
     loss: str = "wgan-gp"
     """``wgan-gp`` or ``nonsaturating`` (``hinge`` also accepted); DP always uses ``nonsaturating``."""
@@ -75,6 +79,12 @@ class GANConfig(SynthConfig):
     """Decay of the exponential moving average of generator weights (0 = release the raw generator)."""
     popularity_prior: bool = True
     """Start the generator's output bias at log item popularity (DP-noised under DP)."""
+    pretrain_epochs: int = 60
+    """Warm start (VAE-GAN): before adversarial training, train the generator for this many epochs as the
+    decoder of a Mult-VAE (:mod:`recgan.synth.vae`, same widths) and sample its noise through the VAE's
+    ex-post Gaussian; adversarial training then refines it. 0 = start from scratch. Skipped under DP (the
+    VAE would touch real data outside DP-SGD): a private GAN always starts from scratch."""
+
     diag_every: int = 25
     """Epochs between collapse-alarm checks."""
     dp_epsilon: float | None = None
@@ -133,12 +143,31 @@ class BehaviourSynthesizer(Synthesizer):
     def _build(self, n_ch: int, n_items: int) -> None:
         cfg = self.config
         self.generator = ProfileDecoder(n_items, n_ch, N_LEVELS, cfg.z_dim, cfg.hidden, cfg.emb)
+        self.latent_mean_ = torch.zeros(cfg.z_dim)
+        self.latent_chol_ = torch.eye(cfg.z_dim)
+
+    def _z(self, n: int, gen: torch.Generator, dev: torch.device) -> torch.Tensor:
+        """(n, z_dim) generator noise: N(0, I) through the fixed latent affine map (identity unless the
+        generator was warm-started by a VAE, whose decoder expects its ex-post Gaussian)."""
+        eps = torch.randn(n, self.config.z_dim, generator=gen)
+        return (self.latent_mean_ + eps @ self.latent_chol_.T).to(dev)
+
+    def _pretrain(self, mats: list[sp.csr_matrix], counts: np.ndarray) -> None:
+        """VAE warm start of the generator (``pretrain_epochs``)."""
+        from recgan.synth.vae import VAESynthesizer
+
+        cfg = self.config
+        v = VAESynthesizer(seed=cfg.seed, epochs=cfg.pretrain_epochs, z_dim=cfg.z_dim, hidden=cfg.hidden,
+                           emb=cfg.emb)
+        v.items, v.behaviours, v.target, v.funnel = self.items, self.behaviours, self.target, self.funnel
+        v._fit(mats, counts)
+        self.generator.load_state_dict(v.decoder.state_dict())
+        self.latent_mean_, self.latent_chol_ = v.latent_mean_.clone(), v.latent_chol_.clone()
 
     # ------------------------------------------------------------------ training
     def _fake(self, G: ProfileDecoder, sizes: np.ndarray, gen: torch.Generator, dev: torch.device,
               out: dict | None = None) -> torch.Tensor:
-        z = torch.randn(len(sizes), self.config.z_dim, generator=gen).to(dev)
-        logits = G(z, torch.from_numpy(self.activity.levels(sizes)).to(dev))
+        logits = G(self._z(len(sizes), gen, dev), torch.from_numpy(self.activity.levels(sizes)).to(dev))
         if out is not None:
             out["logits"] = logits
         masks = draw_masks(logits, sizes, self.funnel, gen)
@@ -165,6 +194,12 @@ class BehaviourSynthesizer(Synthesizer):
         pac = 1 if private else max(1, cfg.pac)
         fm = 0.0 if private else cfg.feature_matching
         t0 = time.perf_counter()
+        warm = cfg.pretrain_epochs > 0 and not private
+        epochs = cfg.epochs if cfg.epochs is not None else (10 if warm else 150)
+        lr_g = cfg.lr_g if cfg.lr_g is not None else (2e-5 if warm else 1e-3)
+        if min(epochs, cfg.pretrain_epochs) < 0 or lr_g <= 0:
+            raise RecganError(f"epochs and pretrain_epochs must be >= 0 and lr_g > 0 (got {epochs}, "
+                              f"{cfg.pretrain_epochs}, {lr_g})")
 
         self._fit_activity(counts)
         self._build(n_ch, n_items)
@@ -174,7 +209,7 @@ class BehaviourSynthesizer(Synthesizer):
             from recgan.synth.dp import DPDiscriminator, private_log_popularity
 
             aux = cfg.dp_aux_sigma if cfg.dp_aux_sigma is not None else min(20.0, max(2.0, 20.0 / cfg.dp_epsilon))
-            dp = DPDiscriminator(n_users=n, batch=cfg.train_batch, epochs=cfg.epochs, epsilon=cfg.dp_epsilon,
+            dp = DPDiscriminator(n_users=n, batch=cfg.train_batch, epochs=epochs, epsilon=cfg.dp_epsilon,
                                  delta=cfg.dp_delta, max_grad_norm=cfg.dp_max_grad_norm,
                                  aux_sigmas=[aux] * (1 + int(cfg.popularity_prior)))
             self.activity.privatise(aux * math.sqrt(n_ch), rng)
@@ -186,8 +221,11 @@ class BehaviourSynthesizer(Synthesizer):
             with torch.no_grad():
                 G.bias.copy_(torch.from_numpy(prior))
             prior_t = torch.softmax(torch.from_numpy(prior), -1).to(dev)
+        if warm:
+            self._pretrain(mats, counts)
+            G = self.generator.to(dev)
         D = Critic(n_items, n_ch, cfg.d_emb, cfg.d_hidden, pac).to(dev)
-        opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(0.5, 0.9))
+        opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.9))
         opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(0.5, 0.9))
         if dp is not None:
             D, opt_d, batches = dp.make_private(D, opt_d)
@@ -199,7 +237,7 @@ class BehaviourSynthesizer(Synthesizer):
 
         history: list[dict] = []
         d_steps = 0
-        for epoch in range(1, cfg.epochs + 1):
+        for epoch in range(1, epochs + 1):
             stats: dict[str, list[float]] = {"loss_d": [], "loss_g": [], "d_real": [], "d_fake": []}
             for rows in batches():
                 rows = np.asarray(rows, dtype=np.int64)
@@ -257,14 +295,15 @@ class BehaviourSynthesizer(Synthesizer):
                             for pe, pg in zip(ema.parameters(), G.parameters(), strict=True):
                                 pe.lerp_(pg, 1 - cfg.ema)
             row = {"epoch": epoch, **{k: float(np.mean(v)) if v else float("nan") for k, v in stats.items()}}
-            if epoch % cfg.diag_every == 0 or epoch == cfg.epochs:
+            if epoch % cfg.diag_every == 0 or epoch == epochs:
                 row.update(self._collapse_check(ema, n_items, dev))
             history.append(row)
         self.generator = ema.cpu().eval()
         seconds = time.perf_counter() - t0
         last = history[-1] if history else {}
         self.info = {
-            "users": n, "epochs": cfg.epochs, "discriminator_steps": d_steps, "fit_seconds": round(seconds, 3),
+            "users": n, "epochs": epochs, "pretrain_epochs": cfg.pretrain_epochs if warm else 0,
+            "lr_g": lr_g, "discriminator_steps": d_steps, "fit_seconds": round(seconds, 3),
             "loss": loss_kind, "pac": pac, "collapse_alarm": bool(last.get("collapse_alarm", 0.0)),
             "distinct_lists": last.get("distinct_lists"), "item_coverage": last.get("item_coverage"),
             "history": history,
@@ -277,8 +316,7 @@ class BehaviourSynthesizer(Synthesizer):
         gen = torch.Generator().manual_seed(12345)
         sizes = self.activity.sample(n, np.random.default_rng(12345), self.funnel)
         with torch.no_grad():
-            z = torch.randn(n, self.config.z_dim, generator=gen).to(dev)
-            logits = G(z, torch.from_numpy(self.activity.levels(sizes)).to(dev))[:, self.activity.base]
+            logits = G(self._z(n, gen, dev), torch.from_numpy(self.activity.levels(sizes)).to(dev))[:, self.activity.base]
             top = torch.topk(logits, min(20, n_items), dim=1).indices.cpu().numpy()
         distinct = distinct_lists(np.sort(top, 1))
         return {"distinct_lists": distinct, "item_coverage": item_coverage(top, n_items),
@@ -286,17 +324,23 @@ class BehaviourSynthesizer(Synthesizer):
 
     # ------------------------------------------------------------------ sampling and state
     def _logits(self, sizes: np.ndarray, gen: torch.Generator) -> torch.Tensor:
-        z = torch.randn(len(sizes), self.config.z_dim, generator=gen)
-        return self.generator(z, torch.from_numpy(self.activity.levels(sizes)))
+        return self.generator(self._z(len(sizes), gen, torch.device("cpu")),
+                              torch.from_numpy(self.activity.levels(sizes)))
 
     def _state(self) -> dict[str, torch.Tensor]:
-        return {f"generator.{k}": v for k, v in self.generator.state_dict().items()}
+        out = {f"generator.{k}": v for k, v in self.generator.state_dict().items()}
+        out["generator.latent_mean"], out["generator.latent_chol"] = self.latent_mean_, self.latent_chol_
+        return out
 
     def _set_state(self, state: dict) -> None:
         n_ch, n_items = state["generator.bias"].shape
         self._build(n_ch, n_items)
-        self.generator.load_state_dict({k[10:]: v for k, v in state.items() if k.startswith("generator.")})
+        latent = ("generator.latent_mean", "generator.latent_chol")
+        self.generator.load_state_dict({k[10:]: v for k, v in state.items()
+                                        if k.startswith("generator.") and k not in latent})
         self.generator.eval()
+        if latent[0] in state:  # folders written before the VAE warm start existed have none: identity
+            self.latent_mean_, self.latent_chol_ = state[latent[0]].float(), state[latent[1]].float()
 
 
 def _set_grad(module: nn.Module, flag: bool) -> None:

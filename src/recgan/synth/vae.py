@@ -39,6 +39,7 @@ class VAEConfig(SynthConfig):
     """Input dropout of the encoder (Mult-VAE's denoising)."""
 
 
+
 class _Encoder(nn.Module):
     def __init__(self, n_in: int, hidden: int, z_dim: int, dropout: float) -> None:
         super().__init__()
