@@ -15,6 +15,7 @@ the generator's item marginals tell planted from unplanted ones bounds epsilon f
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import time
@@ -26,6 +27,7 @@ import torch
 from recgan.data.interactions import Interactions
 from recgan.data.loaders import load_movielens, load_multi_behaviour
 from recgan.reports.privacy import epsilon_lower_bound
+from recgan.reports.synth_calibration import choose_temperature
 from recgan.reports.synth_report import COPY, FRESH, align_frame, build_report, json_ready
 from recgan.synth import BehaviourSynthesizer, IndependentSampler, VAESynthesizer
 from recgan.synth.canaries import plant_canaries
@@ -55,6 +57,11 @@ def user_split(data: Interactions, seed: int, fraction: float = 0.2) -> tuple[In
     return data.select_users(np.sort(perm[n:])), data.select_users(np.sort(perm[:n]))
 
 
+def _with_temperature(synth, t: float):
+    synth.config = dataclasses.replace(synth.config, temperature=t)
+    return synth
+
+
 def run(dataset: str, seed: int, args) -> dict:
     torch.set_num_threads(args.threads)
     data = load(dataset)
@@ -62,7 +69,8 @@ def run(dataset: str, seed: int, args) -> dict:
     train_ref, rare = plant_canaries(train, n=10, size=8, seed=seed)
     train_fit, audit = plant_canaries(train_ref, n=100, size=5, seed=seed + 1000, fresh_items=True, plant_fraction=0.5)
     n = train.n_users
-    temp = {} if args.temperature is None else {"temperature": args.temperature}
+    auto = args.temperature == "auto"
+    temp = {} if args.temperature is None or auto else {"temperature": float(args.temperature)}
     gens = {
         "gan": lambda: BehaviourSynthesizer(seed=seed, epochs=args.gan_epochs, **temp),
         "vae": lambda: VAESynthesizer(seed=seed, epochs=args.vae_epochs, **temp),
@@ -76,6 +84,14 @@ def run(dataset: str, seed: int, args) -> dict:
                                                                                   dp_epsilon=e))(eps)
     sets, runs = {}, {}
     for name, make in gens.items():
+        t0 = time.perf_counter()
+        calibration = None
+        if auto and name in ("gan", "vae", "gan-scratch"):  # never the DP runs: that would read real users
+            chosen, table = choose_temperature(make, train_fit, seed=seed)
+            calibration = {"chosen": chosen, "table": table}
+            print(f"{dataset} seed {seed} {name}: temperature {chosen} from {table}", flush=True)
+            make = (lambda mk, t: lambda: _with_temperature(mk(), t))(make, chosen)
+        cal_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         s = make().fit(train_fit)
         fit_s = time.perf_counter() - t0
@@ -91,7 +107,8 @@ def run(dataset: str, seed: int, args) -> dict:
                       "epochs": s.info.get("epochs", getattr(s.config, "epochs", None)),
                       "pretrain_epochs": s.info.get("pretrain_epochs", 0),
                       "temperature": getattr(s.config, "temperature", 1.0),
-                      "dp_planning_seconds": s.info.get("dp_planning_seconds", 0.0)}
+                      "dp_planning_seconds": s.info.get("dp_planning_seconds", 0.0),
+                      "temperature_calibration": calibration, "calibration_seconds": cal_s}
         print(f"{dataset} seed {seed} {name}: fit {fit_s:.1f}s, eps_lb {lb['epsilon_lb']:.2f}, "
               f"privacy {s.privacy.get('epsilon', 'inf')}", flush=True)
     rep = build_report(train_ref, holdout, sets, seed=seed, canaries=rare.matrix(train_ref.n_items),
@@ -167,13 +184,17 @@ def markdown() -> str:
         for key, label in KEYS:
             row = [_ms([r["report"]["summary"].get(n, {}).get(key) for r in rs]) for n in names]
             lines.append(f"| {label} | " + " | ".join(row) + " |")
-        lines += ["", "| generator | fit s | synthetic users / s | DP epsilon (spent) | delta | audit epsilon "
-                  "lower bound | collapse alarm |", "|---|---|---|---|---|---|---|"]
+        lines += ["", "| generator | fit s | temperature (choice s) | synthetic users / s | DP epsilon (spent) | delta "
+                  "| audit epsilon lower bound | collapse alarm |", "|---|---|---|---|---|---|---|---|"]
         gens = list(dict.fromkeys(k for r in rs for k in r["runs"]))
         for g in gens:
             rr = [r["runs"][g] for r in rs if g in r["runs"]]
             priv = rr[0]["privacy"]
-            lines.append(f"| {g} | {_ms([x['fit_seconds'] for x in rr])} | {_ms([x['users_per_second'] for x in rr])} | "
+            temps = ", ".join(f"{x.get('temperature', 1.0):g}" for x in rr)
+            if any(x.get("temperature_calibration") for x in rr):
+                temps = f"auto: {temps} ({_ms([x.get('calibration_seconds', 0.0) for x in rr])})"
+            lines.append(f"| {g} | {_ms([x['fit_seconds'] for x in rr])} | {temps} | "
+                         f"{_ms([x['users_per_second'] for x in rr])} | "
                          f"{priv.get('epsilon', 'inf (no DP)')} | {priv.get('delta', '–')} | "
                          f"{_ms([x['audit']['epsilon_lb'] for x in rr])} | "
                          f"{sum(bool(x['collapse_alarm']) for x in rr)}/{len(rr)} |")
@@ -202,8 +223,9 @@ def main() -> None:
                     help="adversarial epochs of the GAN (default: the library's, 10 after its VAE warm start)")
     ap.add_argument("--dp-epochs", type=int, default=150, help="epochs of the DP GANs and of --gan-scratch")
     ap.add_argument("--gan-scratch", action="store_true", help="also run the GAN without the VAE warm start")
-    ap.add_argument("--temperature", type=float, default=None, help="sampling temperature of GAN and VAE "
-                    "(default: the library's, 0.4)")
+    ap.add_argument("--temperature", default=None, help="sampling temperature of the non-DP GAN and VAE: a "
+                    "number, or auto (the lowest with DCR p <= 0.5 on a development split of the training users, "
+                    "recgan.reports.synth_calibration); default: the library's, 1")
     ap.add_argument("--vae-epochs", type=int, default=60)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--tag", default="", help="suffix of the result file and data-set label (e.g. dp)")
