@@ -7,7 +7,8 @@ real users do). :func:`choose_temperature` makes that trade on a *development sp
 it fits the synthesizer on the rest, samples at each temperature of a grid, measures the DCR p against the
 held-out development users (the yardstick the report uses, 0.5 = as close as fresh real users) and the EASE
 utility ratio on them (fold-in, as in the report), and picks the lowest temperature whose DCR p stays at or
-below ``max_dcr_p``. The caller then fits on all training users with that temperature. The test users of a
+below ``max_dcr_p`` and at which none of a set of canary users planted in the fitting part (rare, unique item
+combinations) is reproduced. The caller then fits on all training users with that temperature. The test users of a
 report are never touched.
 
 Not for DP runs: the choice reads real users outside the DP mechanism, so a private synthesizer keeps the
@@ -40,15 +41,17 @@ def _profiles(d: Interactions, behaviours: Sequence[str]):
 
 def choose_temperature(
     make: Callable[[], Any], train: Interactions, *, grid: Sequence[float] = TEMPERATURE_GRID,
-    max_dcr_p: float = 0.5, dev_fraction: float = 0.2, seed: int = 0, utility: bool = True,
+    max_dcr_p: float = 0.5, dev_fraction: float = 0.2, seed: int = 0, utility: bool = True, canaries: int = 10,
 ) -> tuple[float, list[dict[str, float]]]:
     """(chosen temperature, table) for the synthesizer ``make()`` builds (unfitted, non-DP).
 
     ``train``'s users are split at random (seeded) into a fitting part and ``dev_fraction`` development users;
     one synthesizer is fitted on the fitting part and sampled (as many users as the fitting part) at every
     temperature in ``grid``. Table rows: temperature, dcr_p (synthetic vs development users, both measured
-    against the fitting part), and, with ``utility``, the EASE utility ratio on the development users.
-    Chosen: the lowest temperature with dcr_p <= ``max_dcr_p``; the highest in the grid when none qualifies.
+    against the fitting part), canaries_reproduced (of ``canaries`` canary users of 8 rare items planted in the
+    fitting part; a canary counts as reproduced when one synthetic profile holds >= 80 % of its items) and,
+    with ``utility``, the EASE utility ratio on the development users. Chosen: the lowest temperature with
+    dcr_p <= ``max_dcr_p`` and no canary reproduced; the highest in the grid when none qualifies.
     """
     if not grid or min(grid) <= 0:
         raise RecganError(f"temperature grid must hold positive numbers, got {list(grid)}")
@@ -60,7 +63,15 @@ def choose_temperature(
     synth = make()
     if getattr(synth.config, "dp_epsilon", None) is not None:
         raise RecganError("the temperature of a DP synthesizer cannot be chosen on real users (outside DP)")
-    synth.fit(fit_part)
+    planted = None
+    if canaries > 0:
+        from recgan.synth.canaries import plant_canaries
+
+        fit_with, can = plant_canaries(fit_part, n=canaries, size=8, seed=seed + 4099)
+        planted = can.matrix(fit_with.n_items)
+        synth.fit(fit_with)
+    else:
+        synth.fit(fit_part)
     beh = list(train.behaviours)
     T = _profiles(fit_part, beh)
     dev_dcr = 1.0 - P.nearest_jaccard(_profiles(dev, beh), T)[:, 0]
@@ -71,10 +82,12 @@ def choose_temperature(
         S = synth.sample_interactions(fit_part.n_users, seed=seed)
         dcr = 1.0 - P.nearest_jaccard(_profiles(S, beh), T)[:, 0]
         row = {"temperature": t, "dcr_p": round(float(P.dcr_p(dcr, dev_dcr)), 4)}
+        if planted is not None:
+            row["canaries_reproduced"] = P.canary_reproduction(S.X, planted)["reproduced"]
         if utility:
             u = tstr(fit_part, dev, {"syn": S}, {"ease": {"l2": 500.0}}, seed=seed)
             row["utility_ease_ratio"] = round(float(u["ease"]["syn_ratio"]), 4)
         rows.append(row)
     synth.config = base_config
-    ok = [r["temperature"] for r in rows if r["dcr_p"] <= max_dcr_p]
+    ok = [r["temperature"] for r in rows if r["dcr_p"] <= max_dcr_p and not r.get("canaries_reproduced")]
     return (min(ok) if ok else max(r["temperature"] for r in rows)), rows
