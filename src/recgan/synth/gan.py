@@ -6,7 +6,11 @@ Generator: :class:`~recgan.synth.base.ProfileDecoder`, noise z ~ N(0, I) ++ the 
 ``sample`` uses), so the discriminator sees exactly what would be released; gradients reach the generator
 through the straight-through estimator (hard / k + softmax - stop_grad(softmax)).
 
-Discriminator (the only part that touches real data): each channel's profile normalised to sum 1
+Warm start (default, not under DP): the generator is first trained as the decoder of a Mult-VAE
+(``pretrain_epochs``; its noise then goes through the VAE's ex-post Gaussian) and adversarial training
+refines it for a few epochs at a small learning rate (a VAE-GAN).
+
+Discriminator (the only part that touches real data besides the warm start): each channel's profile normalised to sum 1
 (= the mean of its items' embeddings after the first linear layer) ++ log sizes -> MLP -> a score.
 
 Stabilisers: WGAN-GP (``loss="wgan-gp"``, gradient penalty from :mod:`recgan.models.gan_parts`) or the
@@ -84,7 +88,6 @@ class GANConfig(SynthConfig):
     decoder of a Mult-VAE (:mod:`recgan.synth.vae`, same widths) and sample its noise through the VAE's
     ex-post Gaussian; adversarial training then refines it. 0 = start from scratch. Skipped under DP (the
     VAE would touch real data outside DP-SGD): a private GAN always starts from scratch."""
-
     diag_every: int = 25
     """Epochs between collapse-alarm checks."""
     dp_epsilon: float | None = None
