@@ -163,7 +163,8 @@ def markdown() -> str:
                     if g0.get("pretrain_epochs") else f"GAN {g0.get('epochs', r0['gan_epochs'])} epochs from scratch")
         lines += [f"### {ds} (seeds {', '.join(map(str, seeds))}; {gan_desc}; VAE {r0['vae_epochs']} epochs; "
                   f"DP GANs {r0.get('dp_epochs', r0['gan_epochs'])} epochs; sampling temperature "
-                  f"{g0.get('temperature', 1.0)})", ""]
+                  + ("chosen per seed, see the generator table" if g0.get("temperature_calibration")
+                     else f"{g0.get('temperature', 1.0)}") + ")", ""]
         groups: dict[str, list[int]] = {}
         for r in rs:  # one command per set of seeds run alike (with or without the DP runs)
             dp_eps = " ".join(k.split("eps")[1] for k in r["runs"] if "dp" in k)
@@ -205,7 +206,11 @@ def markdown() -> str:
                       for g in dp}
             plan = {g: np.mean([r["runs"][g].get("dp_planning_seconds", 0.0) for r in rs if g in r["runs"]])
                     for g in dp}
-            lines += ["", "DP wall time / non-DP wall time (same epochs, whole fit): "
+            same = all(r["runs"][g].get("epochs") == r["runs"]["gan"].get("epochs") and
+                       not r["runs"]["gan"].get("pretrain_epochs") for r in rs for g in dp if g in r["runs"])
+            lines += ["", "DP wall time / non-DP wall time (" + ("same epochs, whole fit" if same else
+                      "whole fits as run: the non-DP GAN with its VAE warm start, the DP GAN from scratch "
+                      "with the epochs above; the temperature choice not counted") + "): "
                       + ", ".join(f"{g}: {v:.2f}x" for g, v in ratios.items())
                       + "; of which the one-off noise planning (RDP accountant search): "
                       + ", ".join(f"{g}: {v:.1f}s" for g, v in plan.items())]

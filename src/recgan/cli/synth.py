@@ -120,9 +120,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
         chosen, table = choose_temperature(lambda: make_synthesizer(args.generator, **params), data, seed=args.seed)
         for row in table:
-            _log("  temperature {temperature:g}: DCR p {dcr_p:.3f}, EASE utility {utility_ease_ratio:.3f}"
-                 " (development split of the training users)".format(**row))
-        _log(f"temperature: {chosen:g} (the lowest with DCR p <= 0.5)")
+            _log("  temperature {temperature:g}: DCR p {dcr_p:.3f}, canaries reproduced {canaries_reproduced}, EASE "
+                 "utility {utility_ease_ratio:.3f} (development split of the training users)".format(**row))
+        if all(r["dcr_p"] > 0.5 or r.get("canaries_reproduced") for r in table):
+            _log(f"WARNING: no temperature kept DCR p <= 0.5 with no canary reproduced on the development split; "
+                 f"using {chosen:g}. This generator memorises rare profiles on this data: check the report's "
+                 "canary row, and consider --param pretrain_epochs=0 (no VAE warm start) or fewer epochs")
+        else:
+            _log(f"temperature: {chosen:g} (the lowest with DCR p <= 0.5 and no canary reproduced)")
         params["temperature"] = chosen
         synth = make_synthesizer(args.generator, **params)
         calibration = {"chosen": chosen, "max_dcr_p": 0.5, "table": table}
