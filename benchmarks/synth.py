@@ -199,6 +199,16 @@ def markdown() -> str:
                          f"{priv.get('epsilon', 'inf (no DP)')} | {priv.get('delta', '–')} | "
                          f"{_ms([x['audit']['epsilon_lb'] for x in rr])} | "
                          f"{sum(bool(x['collapse_alarm']) for x in rr)}/{len(rr)} |")
+        for g in ("gan", "vae"):
+            cal = [(r["seed"], r["runs"][g].get("temperature_calibration")) for r in rs if g in r["runs"]]
+            cal = [(sd, c) for sd, c in cal if c]
+            if cal:
+                sd, c = min(cal, key=lambda x: x[0])
+                lines += ["", f"Temperature choice of {g}, seed {sd} (development split of the training users; "
+                          "T: DCR p / canaries reproduced / EASE utility): " + "; ".join(
+                              f"{r['temperature']:g}: {r['dcr_p']:.3f} / {r.get('canaries_reproduced', '-')} / "
+                              f"{r.get('utility_ease_ratio', float('nan')):.3f}" for r in c["table"])
+                          + f" -> {c['chosen']:g}."]
         dp = [g for g in gens if "dp" in g]
         if dp:
             base = [r["runs"]["gan"]["fit_seconds"] for r in rs if "gan" in r["runs"] and dp[0] in r["runs"]]
