@@ -47,6 +47,7 @@ def test_fit_sample_report(files, capsys):
     assert main(["synth", "report", "--train", str(d / "train.tsv"), "--holdout", str(d / "holdout.tsv"),
                  "--synthetic", str(d / "syn.tsv"), "--canaries", str(d / "gan" / "canaries.tsv"),
                  "--baseline-epochs", "2", "--out", str(d / "report")]) == 0
+    assert "baseline vae" in (err := capsys.readouterr().err) and "at temperature" in err  # auto, like fit
     rep = json.loads((d / "report" / "report.json").read_text())
     assert {"gan", "vae", "independent", "real holdout", "copy of train"} <= set(rep["summary"])
     for section in ("fidelity", "utility", "privacy"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -65,6 +66,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--canaries", default=None, metavar="FILE", help="canary users planted in training (user<TAB>item)")
     q.add_argument("--no-baselines", action="store_true", help="do not fit the two baselines")
     q.add_argument("--baseline-epochs", type=positive_int, default=None, help="epochs of the VAE baseline")
+    q.add_argument("--baseline-temperature", choices=("auto", "1"), default="auto",
+                   help="sampling temperature of the VAE baseline: auto (default; chosen on a development split "
+                        "of --train like 'synth fit --temperature auto', one extra fit) or 1")
     q.add_argument("--target", default=None, help="target behaviour (default: buy if present, else the only one)")
     q.add_argument("--seed", type=int, default=0)
     q.set_defaults(func=cmd_report)
@@ -211,9 +215,16 @@ def cmd_report(args: argparse.Namespace) -> int:
             if cls.name in sets:
                 continue
             t0 = time.perf_counter()
+            note = ""
+            if cls is VAESynthesizer and args.baseline_temperature == "auto":
+                from recgan.reports.synth_calibration import choose_temperature
+
+                make = functools.partial(VAESynthesizer, seed=args.seed, **kw)
+                kw = {**kw, "temperature": choose_temperature(make, train, seed=args.seed)[0]}
+                note = f" at temperature {kw['temperature']:g} (chosen like synth fit's auto)"
             s = cls(seed=args.seed, **kw).fit(train)
             sets[cls.name] = s.sample_interactions(n, seed=args.seed)
-            _log(f"baseline {cls.name}: fitted and sampled {n} users in {time.perf_counter() - t0:.1f}s")
+            _log(f"baseline {cls.name}: fitted and sampled {n} users in {time.perf_counter() - t0:.1f}s{note}")
     canaries = None
     if args.canaries:
         cf = read_frame(args.canaries)
