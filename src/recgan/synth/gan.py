@@ -161,7 +161,7 @@ class BehaviourSynthesizer(Synthesizer):
 
         cfg = self.config
         v = VAESynthesizer(seed=cfg.seed, epochs=cfg.pretrain_epochs, z_dim=cfg.z_dim, hidden=cfg.hidden,
-                           emb=cfg.emb)
+                           emb=cfg.emb, device=cfg.device)
         v.items, v.behaviours, v.target, v.funnel = self.items, self.behaviours, self.target, self.funnel
         v._fit(mats, counts)
         self.generator.load_state_dict(v.decoder.state_dict())

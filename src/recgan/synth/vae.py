@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from recgan.models.torch_base import seed_everything
+from recgan.models.torch_base import resolve_device, seed_everything
 from recgan.synth.base import ProfileDecoder, SynthConfig, Synthesizer, dense_batch, log_popularity, register
 from recgan.synth.sampler import N_LEVELS
 
@@ -37,6 +37,8 @@ class VAEConfig(SynthConfig):
     """Final KL weight (annealed linearly over the first half of training)."""
     dropout: float = 0.5
     """Input dropout of the encoder (Mult-VAE's denoising)."""
+    device: str = "cpu"
+    """Training device ("cpu", "cuda", "auto"); the fitted decoder is kept on the CPU for sampling."""
 
 
 
@@ -72,9 +74,11 @@ class VAESynthesizer(Synthesizer):
         self._build(n_ch, n_items)
         with torch.no_grad():
             self.decoder.bias.copy_(torch.from_numpy(log_popularity(mats)))
-        enc = _Encoder(n_ch * n_items, cfg.hidden, cfg.z_dim, cfg.dropout)
+        dev = resolve_device(cfg.device)
+        enc = _Encoder(n_ch * n_items, cfg.hidden, cfg.z_dim, cfg.dropout).to(dev)
+        self.decoder.to(dev)
         opt = torch.optim.Adam([*enc.parameters(), *self.decoder.parameters()], lr=cfg.lr)
-        levels = torch.from_numpy(self.activity.levels(counts))
+        levels = torch.from_numpy(self.activity.levels(counts)).to(dev)
         rng = np.random.default_rng(cfg.seed)
         t0, steps, total_steps = time.perf_counter(), 0, cfg.epochs * int(np.ceil(n / cfg.train_batch))
         history = []
@@ -84,7 +88,7 @@ class VAESynthesizer(Synthesizer):
             losses = []
             for lo in range(0, n, cfg.train_batch):
                 rows = perm[lo : lo + cfg.train_batch]
-                x = dense_batch(mats, rows)
+                x = dense_batch(mats, rows).to(dev)
                 mu, logvar = enc(x)
                 z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
                 logp = F.log_softmax(self.decoder(z, levels[rows]), dim=-1)
@@ -101,12 +105,13 @@ class VAESynthesizer(Synthesizer):
         # ex-post Gaussian on the posterior means
         enc.eval()
         with torch.no_grad():
-            mus = torch.cat([enc(dense_batch(mats, np.arange(lo, min(lo + 512, n))))[0] for lo in range(0, n, 512)])
+            mus = torch.cat([enc(dense_batch(mats, np.arange(lo, min(lo + 512, n))).to(dev))[0].cpu()
+                             for lo in range(0, n, 512)])
             mean = mus.mean(0)
             cov = torch.cov(mus.T) + 1e-3 * torch.eye(cfg.z_dim)
             self.latent_mean_ = mean
             self.latent_chol_ = torch.linalg.cholesky(cov)
-        self.decoder.eval()
+        self.decoder.cpu().eval()
         self.info = {"users": n, "fit_seconds": round(time.perf_counter() - t0, 3), "epochs": cfg.epochs,
                      "final_loss": history[-1]["loss"] if history else None}
 
