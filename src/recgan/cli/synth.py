@@ -28,12 +28,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--dp-epsilon", type=float, default=None, metavar="E",
                    help="user-level differential privacy with this epsilon (gan only; needs opacus)")
     q.add_argument("--dp-delta", type=float, default=None, metavar="D", help="DP delta (default 1e-5)")
-    q.add_argument("--epochs", type=positive_int, default=None, help="override the generator's epochs")
+    q.add_argument("--epochs", type=positive_int, default=None,
+                   help="override the generator's epochs (gan: adversarial epochs, after its VAE warm start)")
     q.add_argument("--temperature", default="auto", metavar="T|auto",
                    help="sampling temperature. auto (default for gan and vae without DP): the lowest of "
                         "1, 0.8, 0.6, 0.5, 0.4, 0.3 at which synthetic users are no closer to the training users "
-                        "than held-out real users are (DCR p <= 0.5), chosen on a development split of the "
-                        "training users (one extra fit); DP runs and the independent sampler use 1")
+                        "than held-out real users are (DCR p <= 0.5) and no planted canary user is reproduced, "
+                        "chosen on a development split of the training users (one extra fit); DP runs and the "
+                        "independent sampler use 1")
     q.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="hyper-parameter (repeatable)")
     q.add_argument("--plant-canaries", type=int, default=0, metavar="N",
                    help="audit aid: plant N canary users (rare unique item combinations) in training and "
