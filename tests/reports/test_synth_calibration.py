@@ -33,3 +33,22 @@ def test_refuses_dp_and_bad_input(shop_report):
         choose_temperature(lambda: IndependentSampler(), shop_report, grid=(1.0, 0.0))
     with pytest.raises(RecganError, match="at least 8"):
         choose_temperature(lambda: IndependentSampler(), shop_report.select_users([0, 1, 2, 3, 4]))
+
+
+def test_report_compares_on_the_behaviours_the_holdout_has(shop_report):
+    """A target-only holdout (the fold-in files of a user split) against multi-behaviour training users: the
+    report restricts every set to the shared behaviours and says so, instead of calling every set a copier."""
+    import numpy as np
+
+    from recgan.reports.synth_report import build_report
+
+    data = shop_report
+    perm = np.random.default_rng(0).permutation(data.n_users)
+    train, holdout = data.select_users(np.sort(perm[60:])), data.select_users(np.sort(perm[:60]))
+    target_only = holdout.only_target()
+    fresh_twin = data.select_users(np.sort(perm[60:120]))  # real training users as a "synthetic" set
+    rep = build_report(train, target_only, {"real": fresh_twin}, seed=0, utility_models={})
+    assert "compared on buy only" in rep["meta"]["note"]
+    assert rep["summary"]["real holdout"]["dcr_p"] < 0.8  # near 0.5, not ~1 as over mismatched behaviours
+    full = build_report(train, holdout, {"real": fresh_twin}, seed=0, utility_models={})
+    assert "note" not in full["meta"]

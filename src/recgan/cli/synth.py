@@ -237,6 +237,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                           privacy={name: privacy} if privacy else None,
                           meta={"train": str(args.train), "holdout": str(args.holdout),
                                 "synthetic": str(args.synthetic)})
+    if report["meta"].get("note"):
+        _log(f"note: {report['meta']['note']}")
     write_report(report, args.out)
     s = report["summary"][name]
     _log(f"{name}: utility(EASE) {s.get('utility_ease_ratio', float('nan')):.3f}, popularity spearman "

@@ -16,6 +16,7 @@ self-contained ``report.html`` (tables and base64-embedded plots).
 
 from __future__ import annotations
 
+import html
 import os
 import time
 from pathlib import Path
@@ -162,6 +163,16 @@ def build_report(train: Interactions, holdout: Interactions, synthetic: dict[str
     two reference rows. ``privacy``: {set name: DP statement} shown with the results; ``canaries``: CSR
     (n_canaries, items) of canary users planted in ``train``."""
     t0 = time.perf_counter()
+    note = None
+    missing = [b for b in train.behaviours
+               if b != train.target and (b not in holdout.matrices or holdout.matrices[b].nnz == 0)]
+    if missing:  # e.g. the fold-in files of `recgan data split --method user` hold the target behaviour only
+        keep = [b for b in train.behaviours if b not in missing]
+        note = (f"the holdout has no {', '.join(missing)} interactions, so every set is compared on "
+                f"{', '.join(keep)} only (profiles over behaviours the holdout lacks would make any set look "
+                "closer to the training users than real newcomers)")
+        train, holdout = _restrict(train, keep), _restrict(holdout, keep)
+        synthetic = {k: _restrict(v, keep) for k, v in synthetic.items()}
     yard, fresh = split_holdout(holdout, seed)
     cands = dict(synthetic)
     if references:
@@ -191,7 +202,7 @@ def build_report(train: Interactions, holdout: Interactions, synthetic: dict[str
     report = {
         "meta": {**(meta or {}), "seed": seed, "train_users": train.n_users, "holdout_users": holdout.n_users,
                  "items": train.n_items, "behaviours": train.behaviours, "target": train.target,
-                 "seconds": None},
+                 "seconds": None, **({"note": note} if note else {})},
         "privacy_statement": privacy or {},
         "summary": summary, "fidelity": fid, "utility": util,
         "privacy": {k: v for k, v in priv.items() if not k.startswith("_")},
@@ -199,6 +210,12 @@ def build_report(train: Interactions, holdout: Interactions, synthetic: dict[str
     }
     report["meta"]["seconds"] = round(time.perf_counter() - t0, 2)
     return report
+
+
+def _restrict(data: Interactions, behaviours: list[str]) -> Interactions:
+    """``data`` with only ``behaviours`` (those it has)."""
+    mats = {b: m for b, m in data.matrices.items() if b in behaviours}
+    return Interactions(mats, data.target, data.users, data.items)
 
 
 def _meets(v: Any, op: str, target: float) -> bool | None:
@@ -268,6 +285,8 @@ def render_html(report: dict) -> str:
              f"{meta['items']}, behaviours: {', '.join(meta['behaviours'])} (target {meta['target']}). "
              f"Reference rows: <b>{COPY}</b> (releasing the real users: the privacy worst case) and "
              f"<b>{FRESH}</b> (fresh real users: the best case). Every metric should land between them.</p>")
+    if meta.get("note"):
+        intro += f"<p class='note'>Note: {html.escape(meta['note'])}.</p>"
     stmt = report.get("privacy_statement") or {}
     dp_rows = [{"set": k, **{kk: vv for kk, vv in v.items() if kk in (
         "dp", "epsilon", "delta", "noise_multiplier", "sample_rate", "steps", "max_grad_norm")}}
