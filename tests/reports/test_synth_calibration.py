@@ -26,6 +26,13 @@ def test_lowest_temperature_within_the_dcr_bound(shop_report):
     assert t0 == 1.0
 
 
+def test_dcr_on_capped_subsamples_and_no_utility_column(shop_report):
+    """Large logs: the DCR p compares at most max_users users per side; utility=False skips the EASE column."""
+    t, rows = choose_temperature(lambda: IndependentSampler(), shop_report, grid=(1.0, 0.5), max_users=20,
+                                 utility=False)
+    assert t in (1.0, 0.5) and all("utility_ease_ratio" not in r and 0.0 <= r["dcr_p"] <= 1.0 for r in rows)
+
+
 def test_refuses_dp_and_bad_input(shop_report):
     with pytest.raises(RecganError, match="DP"):
         choose_temperature(lambda: BehaviourSynthesizer(dp_epsilon=1.0), shop_report)

@@ -13,6 +13,8 @@ from recgan.cli.common import add_data_args, load_data_args, parse_params, posit
 from recgan.errors import RecganError
 
 GENERATORS = ("gan", "vae", "independent")
+UTILITY_MAX_ITEMS = 20_000
+"""Above this catalogue size the temperature choice skips its (informational) EASE utility column."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -124,10 +126,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if auto:
         from recgan.reports.synth_calibration import choose_temperature
 
-        chosen, table = choose_temperature(lambda: make_synthesizer(args.generator, **params), data, seed=args.seed)
+        small = data.n_items <= UTILITY_MAX_ITEMS  # the utility column fits EASE (items x items)
+        chosen, table = choose_temperature(lambda: make_synthesizer(args.generator, **params), data, seed=args.seed,
+                                           utility=small)
         for row in table:
-            _log("  temperature {temperature:g}: DCR p {dcr_p:.3f}, canaries reproduced {canaries_reproduced}, EASE "
-                 "utility {utility_ease_ratio:.3f} (development split of the training users)".format(**row))
+            util = f", EASE utility {row['utility_ease_ratio']:.3f}" if "utility_ease_ratio" in row else ""
+            _log(f"  temperature {row['temperature']:g}: DCR p {row['dcr_p']:.3f}, canaries reproduced "
+                 f"{row['canaries_reproduced']}{util} (development split of the training users)")
         if all(r["dcr_p"] > 0.5 or r.get("canaries_reproduced") for r in table):
             _log(f"WARNING: no temperature kept DCR p <= 0.5 with no canary reproduced on the development split; "
                  f"using {chosen:g}. This generator memorises rare profiles on this data: check the report's "
