@@ -124,7 +124,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     calibration = None
     if auto:
-        from recgan.reports.synth_calibration import choose_temperature
+        from recgan.reports.synth_calibration import MAX_DCR_P, choose_temperature
 
         small = data.n_items <= UTILITY_MAX_ITEMS  # the utility column fits EASE (items x items)
         chosen, table = choose_temperature(lambda: make_synthesizer(args.generator, **params), data, seed=args.seed,
@@ -133,15 +133,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
             util = f", EASE utility {row['utility_ease_ratio']:.3f}" if "utility_ease_ratio" in row else ""
             _log(f"  temperature {row['temperature']:g}: DCR p {row['dcr_p']:.3f}, canaries reproduced "
                  f"{row['canaries_reproduced']}{util} (development split of the training users)")
-        if all(r["dcr_p"] > 0.5 or r.get("canaries_reproduced") for r in table):
-            _log(f"WARNING: no temperature kept DCR p <= 0.5 with no canary reproduced on the development split; "
+        if not any(r["qualifies"] for r in table):
+            _log(f"WARNING: no temperature kept DCR p <= {MAX_DCR_P} with no canary reproduced on the development split; "
                  f"using {chosen:g}. This generator memorises rare profiles on this data: check the report's "
                  "canary row, and consider --param pretrain_epochs=0 (no VAE warm start) or fewer epochs")
         else:
-            _log(f"temperature: {chosen:g} (the lowest with DCR p <= 0.5 and no canary reproduced)")
+            _log(f"temperature: {chosen:g} (the lowest with DCR p <= {MAX_DCR_P} and no canary reproduced)")
         params["temperature"] = chosen
         synth = make_synthesizer(args.generator, **params)
-        calibration = {"chosen": chosen, "max_dcr_p": 0.5, "table": table}
+        calibration = {"chosen": chosen, "max_dcr_p": MAX_DCR_P, "table": table}
     synth.fit(data)
     if calibration is not None:
         synth.info["temperature_calibration"] = calibration

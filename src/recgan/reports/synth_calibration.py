@@ -30,18 +30,17 @@ from recgan.reports.utility import tstr
 
 TEMPERATURE_GRID = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
 """Temperatures tried, highest (safest) first."""
+MAX_DCR_P = 0.5
+"""Default bound on the development DCR p: synthetic users no closer to the training users than fresh ones."""
 
 
 def _profiles(d: Interactions, behaviours: Sequence[str]):
-    import scipy.sparse as sp
-
-    return P.profiles([d.binary(b) if b in d.matrices else sp.csr_matrix((d.n_users, d.n_items), dtype=np.float32)
-                       for b in behaviours])
+    return P.profiles([d.binary(b) for b in behaviours])
 
 
 def choose_temperature(
     make: Callable[[], Any], train: Interactions, *, grid: Sequence[float] = TEMPERATURE_GRID,
-    max_dcr_p: float = 0.5, dev_fraction: float = 0.2, seed: int = 0, utility: bool = True, canaries: int = 10,
+    max_dcr_p: float = MAX_DCR_P, dev_fraction: float = 0.2, seed: int = 0, utility: bool = True, canaries: int = 10,
     max_users: int = 5000,
 ) -> tuple[float, list[dict[str, float]]]:
     """(chosen temperature, table) for the synthesizer ``make()`` builds (unfitted, non-DP).
@@ -49,7 +48,7 @@ def choose_temperature(
     ``train``'s users are split at random (seeded) into a fitting part and ``dev_fraction`` development users;
     one synthesizer is fitted on the fitting part and sampled (as many users as the fitting part) at every
     temperature in ``grid``. Table rows: temperature, dcr_p (synthetic vs development users, both measured
-    against the fitting part), canaries_reproduced (of ``canaries`` canary users of 8 rare items planted in the
+    against the fitting part), qualifies (the row meets both conditions below), canaries_reproduced (of ``canaries`` canary users of 8 rare items planted in the
     fitting part; a canary counts as reproduced when one synthetic profile holds >= 80 % of its items) and,
     with ``utility``, the EASE utility ratio on the development users. Chosen: the lowest temperature with
     dcr_p <= ``max_dcr_p`` and no canary reproduced; the highest in the grid when none qualifies. The DCR p
@@ -83,19 +82,22 @@ def choose_temperature(
         return X[np.sort(rng.choice(X.shape[0], max_users, replace=False))] if X.shape[0] > max_users else X
 
     dev_dcr = 1.0 - P.nearest_jaccard(_cap(_profiles(dev, beh)), T)[:, 0]
-    rows: list[dict[str, float]] = []
+    rows: list[dict[str, Any]] = []
+    samples: dict[str, Interactions] = {}
     base_config = synth.config
     for t in sorted(set(float(x) for x in grid), reverse=True):
         synth.config = dataclasses.replace(base_config, temperature=t)
-        S = synth.sample_interactions(fit_part.n_users, seed=seed)
+        S = samples[f"{t:g}"] = synth.sample_interactions(fit_part.n_users, seed=seed)
         dcr = 1.0 - P.nearest_jaccard(_cap(_profiles(S, beh)), T)[:, 0]
         row = {"temperature": t, "dcr_p": round(float(P.dcr_p(dcr, dev_dcr)), 4)}
         if planted is not None:
             row["canaries_reproduced"] = P.canary_reproduction(S.X, planted)["reproduced"]
-        if utility:
-            u = tstr(fit_part, dev, {"syn": S}, {"ease": {"l2": 500.0}}, seed=seed)
-            row["utility_ease_ratio"] = round(float(u["ease"]["syn_ratio"]), 4)
+        row["qualifies"] = row["dcr_p"] <= max_dcr_p and not row.get("canaries_reproduced")
         rows.append(row)
     synth.config = base_config
-    ok = [r["temperature"] for r in rows if r["dcr_p"] <= max_dcr_p and not r.get("canaries_reproduced")]
+    if utility:  # one call: EASE on the real fitting part is fitted once, not once per temperature
+        u = tstr(fit_part, dev, samples, {"ease": {"l2": 500.0}}, seed=seed)["ease"]
+        for row in rows:
+            row["utility_ease_ratio"] = round(float(u[f"{row['temperature']:g}_ratio"]), 4)
+    ok = [r["temperature"] for r in rows if r["qualifies"]]
     return (min(ok) if ok else max(r["temperature"] for r in rows)), rows

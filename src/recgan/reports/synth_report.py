@@ -213,9 +213,9 @@ def build_report(train: Interactions, holdout: Interactions, synthetic: dict[str
 
 
 def _restrict(data: Interactions, behaviours: list[str]) -> Interactions:
-    """``data`` with only ``behaviours`` (those it has)."""
-    mats = {b: m for b, m in data.matrices.items() if b in behaviours}
-    return Interactions(mats, data.target, data.users, data.items)
+    """``data`` with only ``behaviours`` (those it has), timestamps included."""
+    ts = {b: t for b, t in data.timestamps.items() if b in behaviours} if data.timestamps else None
+    return data.replace({b: m for b, m in data.matrices.items() if b in behaviours}, ts)
 
 
 def _meets(v: Any, op: str, target: float) -> bool | None:

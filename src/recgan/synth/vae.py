@@ -41,7 +41,6 @@ class VAEConfig(SynthConfig):
     """Training device ("cpu", "cuda", "auto"); the fitted decoder is kept on the CPU for sampling."""
 
 
-
 class _Encoder(nn.Module):
     def __init__(self, n_in: int, hidden: int, z_dim: int, dropout: float) -> None:
         super().__init__()
