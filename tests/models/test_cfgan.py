@@ -21,7 +21,7 @@ from recgan.errors import FoldInNotSupported, RecganError
 from recgan.models import diagnostics as dg
 from recgan.models.base import make_config
 from recgan.models.cfgan import CFGAN, CFGANConfig
-from recgan.models.gan_parts import sample_unobserved
+from recgan.models.gan_parts import sample_unobserved, sample_unobserved_by_rank
 from recgan.testing import RecommenderContract, tiny_data
 
 TINY = {"epochs": 3, "g_hidden": (16,), "d_hidden": (8,), "batch_size": 8, "batch_size_d": 8,
@@ -146,6 +146,26 @@ def test_negative_samples_avoid_observed_entries_and_follow_the_row_not_the_batc
     assert torch.equal(sample_unobserved(x[perm], 0.7, 123, rows[perm]), s[perm])  # same epoch, any batch
     assert not torch.equal(sample_unobserved(x, 0.7, 124, rows), s)  # next epoch: a new sample
     assert not sample_unobserved(x, 0.0, 1, rows).any()
+
+
+def test_shared_rank_draws_pick_the_same_positions_in_every_row_like_the_authors_clock_seeds() -> None:
+    g = torch.Generator().manual_seed(1)
+    x = (torch.rand(64, 500, generator=g) < 0.1).float()
+    s = sample_unobserved_by_rank(x, 0.7, 123)
+    assert not (s * x).any()
+    share = s.sum(1) / (1 - x).sum(1)
+    assert abs(float(share.mean()) - 0.7) < 0.03
+    # the j-th unobserved column of a row is drawn iff key j < 0.7: the same ranks in every row
+    drawn = [torch.isin(torch.nonzero(1 - r).flatten(), torch.nonzero(d).flatten()) for r, d in zip(x, s, strict=True)]
+    n = min(len(d) for d in drawn)
+    assert all(torch.equal(d[:n], drawn[0][:n]) for d in drawn)
+    assert torch.equal(s[0], sample_unobserved_by_rank(x[:1], 0.7, 123)[0])  # any batch, same sample
+    assert not torch.equal(sample_unobserved_by_rank(x, 0.7, 124), s)
+    assert not sample_unobserved_by_rank(x, 0.0, 1).any()
+    m = _fit(tiny_data(), epochs=1, negative_draws="shared-ranks")
+    assert np.isfinite(m.score(np.arange(3))).all()
+    with pytest.raises(RecganError, match="negative_draws"):
+        CFGAN(negative_draws="clock")
 
 
 def test_shared_zr_pm_draw_is_nested_like_the_authors_code() -> None:

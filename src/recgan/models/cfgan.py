@@ -37,10 +37,12 @@ from recgan.models.gan_parts import (
     gradient_penalty,
     mlp,
     sample_unobserved,
+    sample_unobserved_by_rank,
 )
 from recgan.models.torch_base import TorchConfig, TorchRecommender, csr_to_dense
 
 SCHEMES = ("ZR", "PM", "ZP", "none")
+NEGATIVE_DRAWS = ("independent", "shared-ranks")
 OUTPUT_PRIORS = ("none", "popularity")
 _ZR_SALT = 0x5A5A5A5A  # ZR and PM samples are drawn independently, as in the authors' code
 
@@ -60,6 +62,11 @@ class CFGANConfig(TorchConfig):
     effect: it reseeds numpy with int(time.time()) right before each of the two draws, so both draws of a row
     almost always get the same seed. Off by default (independent samples, as the paper describes); the paper-*
     presets turn it on."""
+    negative_draws: str = "independent"
+    """How rows draw their ZR / PM samples within an epoch: "independent" (each row its own draw, as the paper
+    describes) or "shared-ranks" (every row draws the same positions of its unobserved list, which is what the
+    authors' code does in effect by reseeding numpy with the clock before each row's draw; see
+    :func:`recgan.models.gan_parts.sample_unobserved_by_rank`)."""
     zr_weight: float = 0.03
     """alpha: weight of the ZR penalty sum_j G(c)_j^2 over the ZR sample (per row, mean over the batch)."""
     g_hidden: tuple[int, ...] = (400,)
@@ -152,7 +159,8 @@ class CFGAN(TorchRecommender):
         super().__init__(config, **params)
         c = self.config
         for field, value, allowed in (("mode", c.mode, ("user", "item")), ("scheme", c.scheme, SCHEMES),
-                                      ("loss", c.loss, LOSSES), ("output_prior", c.output_prior, OUTPUT_PRIORS)):
+                                      ("loss", c.loss, LOSSES), ("output_prior", c.output_prior, OUTPUT_PRIORS),
+                                      ("negative_draws", c.negative_draws, NEGATIVE_DRAWS)):
             if value not in allowed:
                 raise RecganError(f"parameter {field!r}: {value!r} is not one of {list(allowed)}")
         for field in ("zr_ratio", "pm_ratio", "input_dropout"):
@@ -235,11 +243,17 @@ class CFGAN(TorchRecommender):
                with_zr: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """D's mask e (observed + PM sample) and the ZR sample (or None; not drawn unless ``with_zr``)."""
         c = self.config
+        if c.negative_draws == "shared-ranks":
+            def draw(frac: float, s: int) -> torch.Tensor:
+                return sample_unobserved_by_rank(x, frac, s)
+        else:
+            def draw(frac: float, s: int) -> torch.Tensor:
+                return sample_unobserved(x, frac, s, rows)
         mask = x
         if c.scheme in ("PM", "ZP"):
-            mask = x + sample_unobserved(x, c.pm_ratio, seed, rows)
+            mask = x + draw(c.pm_ratio, seed)
         zr_seed = seed if c.zr_pm_shared else seed ^ _ZR_SALT
-        zr = sample_unobserved(x, c.zr_ratio, zr_seed, rows) if with_zr and c.scheme in ("ZR", "ZP") else None
+        zr = draw(c.zr_ratio, zr_seed) if with_zr and c.scheme in ("ZR", "ZP") else None
         return mask, zr
 
     def train_epoch(self, epoch: int) -> dict[str, float]:

@@ -169,3 +169,26 @@ def sample_unobserved(observed: torch.Tensor, fraction: float, seed: int, rows: 
         return torch.zeros_like(observed)
     draw = _keys_below(seed, rows.to(observed.device), observed.shape[1], int(min(fraction, 1.0) * 2**32))
     return (draw & (observed <= 0)).to(observed.dtype)
+
+
+def sample_unobserved_by_rank(observed: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
+    """0/1 float mask (b, n) like :func:`sample_unobserved`, but every row draws the same *positions* of its
+    list of unobserved columns: one key per position (seeded by ``seed`` alone) and a row's j-th unobserved
+    column is drawn when key j < ``fraction``. This emulates the CFGAN authors' code, which reseeds numpy with
+    ``int(time.time())`` before each row's ``np.random.choice(unobserved, k, replace=False)``: within one
+    second every row gets the same seed, so rows with equally many unobserved entries draw the same positions
+    and rows with similar counts nearly the same ones (Jaccard 0.87-0.90 for 900 vs 901-920 of them, against
+    0.54 for independent draws; docs/models/cfgan.md). On tensors; same sample for a row in every batch.
+
+    Args:
+        observed: (b, n) with > 0 at observed entries.
+        fraction: share of each row's unobserved entries to draw, in [0, 1].
+        seed: the epoch's sampling seed.
+    """
+    if fraction <= 0 or observed.shape[0] == 0:
+        return torch.zeros_like(observed)
+    gen = torch.Generator().manual_seed(seed % 2**63)
+    keys = torch.rand(observed.shape[1], generator=gen).to(observed.device)
+    unobs = observed <= 0
+    rank = (unobs.cumsum(1) - 1).clamp_min_(0)  # position of each column in its row's unobserved list
+    return ((keys[rank] < fraction) & unobs).to(observed.dtype)
