@@ -401,13 +401,14 @@ def main() -> None:
     ap.add_argument("--only", default="", help="comma list of run-name prefixes to run (others: cached only)")
     args = ap.parse_args()
     args.seeds = [int(s) for s in args.seeds.split(",")]
-    args.command = "OMP_NUM_THREADS=1 python " + " ".join(["benchmarks/cfgan.py", *sys.argv[1:]])
+    args.command = "OMP_NUM_THREADS=1 python " + " ".join(
+        ["benchmarks/cfgan.py", *(a for a in sys.argv[1:] if a != "--report-only")])
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     peak = matmul_flops()
     jobs = plan(args)
     def cache(k: str) -> Path:  # honest-protocol runs with --honest paper are cached apart from the fast ones
-        plain = args.honest == "fast" or k.startswith("pub") or k.endswith("-ease")
+        plain = args.honest == "fast" or k.startswith(("pub", "tmall")) or k.endswith("-ease")
         return work / (f"{k}.json" if plain else f"{k}.paper.json")
 
     res = {k: json.loads(cache(k).read_text()) for k in jobs if cache(k).exists()}
