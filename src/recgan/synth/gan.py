@@ -64,14 +64,13 @@ class GANConfig(SynthConfig):
     gp_weight: float = 10.0
     pac: int = 2
     """Profiles packed into one discriminator example (PacGAN); 1 under DP."""
-    z_dim: int = 128
+    z_dim: int = 64
     """Noise width (the VAE warm start's latent width)."""
-    hidden: int = 512
+    hidden: int = 256
     """Width of the generator's two hidden layers (and of the warm start's encoder)."""
-    emb: int = 128
-    """Item-embedding width of the generator's output layer. The 128 / 512 / 128 widths replaced 64 / 256 / 64
-    after a development run on ml-1m's training users (docs/privacy.md): at the same sampling temperature
-    the wider warm-started GAN is both more useful and farther from its training users."""
+    emb: int = 64
+    """Item-embedding width of the generator's output layer. Wider (128 / 512 / 128) was tried on ml-1m's
+    training users and not adopted (docs/privacy.md, "Widths")."""
     d_emb: int = 64
     """Width of the discriminator's first (item-embedding) layer."""
     d_hidden: int = 256

@@ -30,9 +30,9 @@ class VAEConfig(SynthConfig):
     train_batch: int = 128
     """Users per optimisation step."""
     lr: float = 1e-3
-    z_dim: int = 128
-    hidden: int = 512
-    emb: int = 128
+    z_dim: int = 64
+    hidden: int = 256
+    emb: int = 64
     """Widths: latent, hidden layers, item embeddings (the same as the GAN's, whose warm start this is)."""
     beta: float = 0.2
     """Final KL weight (annealed linearly over the first half of training)."""
