@@ -200,7 +200,8 @@ def plan(args) -> dict[str, tuple]:
     honest: list[tuple[str, str, dict, int]] = []  # (split, variant, params, seed), cheapest-first priority
     for v, extra in variants.items():
         for i, s in enumerate(args.seeds):
-            if v == "cfgan" or i < args.ablation_seeds:
+            n_seeds = args.noise_seeds if v == "noise" and args.noise_seeds is not None else args.ablation_seeds
+            if v == "cfgan" or i < n_seeds:
                 honest += [(split, v, {**es100, **extra}, s) for split in ("cfgan-ml100k", "ml-100k-p1")]
         if v == "recon":  # the long ml-1m runs before the noise variant
             honest += [("ml-1m-p1", "cfgan", es1m, s) for s in args.seeds[: args.ml1m_seeds]]
@@ -391,6 +392,7 @@ def main() -> None:
     ap.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "recgan-bench" / "cfgan"),
                     help="cache of finished runs and model folders")
     ap.add_argument("--ablation-seeds", type=int, default=1, help="seeds for the recon / noise variants")
+    ap.add_argument("--noise-seeds", type=int, default=None, help="seeds for the noise variant (default: as recon)")
     ap.add_argument("--ml1m-epochs", type=int, default=40)
     ap.add_argument("--honest", choices=["fast", "paper"], default="fast",
                     help="honest-protocol settings: the paper-*-es presets, or those with FAST_* (time)")
