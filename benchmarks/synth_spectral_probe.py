@@ -22,6 +22,7 @@ from synth import load, user_split
 
 from recgan.data.ids import IdMap
 from recgan.data.interactions import Interactions
+from recgan.reports import privacy as P
 from recgan.reports.utility import tstr
 from recgan.synth.base import synthetic_ids
 
@@ -37,6 +38,8 @@ def main() -> None:
     xh = sp.diags(1.0 / norms) @ x
     c0 = (xh.T @ xh).toarray()
     sizes = np.maximum(np.asarray(x.getnnz(axis=1)), 1)
+    ref = P.profiles([fit.binary(fit.target)])
+    dev_dcr = 1.0 - P.nearest_jaccard(P.profiles([dev.binary(dev.target)]), ref)[:, 0]
     rng = np.random.default_rng(0)
     for sigma in (0.0, 0.5, 1.0):
         noise = np.triu(rng.normal(0.0, sigma, (m, m)))
@@ -53,7 +56,9 @@ def main() -> None:
                 chosen = sp.csr_matrix((logits >= kth[:, None]).astype(np.float32))
                 syn = Interactions({fit.target: chosen}, fit.target, IdMap(synthetic_ids(0, n), "user"), fit.items)
                 u = tstr(fit, dev, {"syn": syn}, {"ease": {"l2": 500.0}})
-                print(f"sigma {sigma} rank {r} a {a}: EASE utility {u['ease']['syn_ratio']:.3f}", flush=True)
+                dcr_p = P.dcr_p(1.0 - P.nearest_jaccard(P.profiles([chosen]), ref)[:, 0], dev_dcr)
+                print(f"sigma {sigma} rank {r} a {a}: EASE utility {u['ease']['syn_ratio']:.3f}, DCR p {dcr_p:.3f}",
+                      flush=True)
 
 
 if __name__ == "__main__":
