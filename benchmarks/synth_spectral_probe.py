@@ -11,9 +11,16 @@ the top-k of a * p / std(p) + Gumbel noise, k drawn from the real activity sizes
 flattery). Prints the EASE utility ratio on the development users.
 
     python benchmarks/synth_spectral_probe.py
+    python benchmarks/synth_spectral_probe.py --canaries 10   # also: are planted canaries reproduced?
+
+With --canaries N, N canary users (8 rare items each, as in `synth fit`'s temperature choice) are planted in
+the fitting users before C is computed, and each line also gives how many of them one synthetic profile
+reproduces (>= 80 % of the canary's items).
 """
 
 from __future__ import annotations
+
+import argparse
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,13 +32,21 @@ from recgan.data.interactions import Interactions
 from recgan.reports import privacy as P
 from recgan.reports.utility import tstr
 from recgan.synth.base import synthetic_ids
+from recgan.synth.canaries import plant_canaries
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--canaries", type=int, default=0)
+    args = ap.parse_args()
     torch.set_num_threads(1)
     train, _holdout = user_split(load("ml-1m"), 0)
     fit, dev = user_split(train, 100)
-    x = fit.binary(fit.target).tocsr().astype(np.float64)
+    source, planted = fit, None
+    if args.canaries:
+        source, can = plant_canaries(fit, n=args.canaries, size=8, seed=4099)
+        planted = can.matrix(source.n_items)
+    x = source.binary(source.target).tocsr().astype(np.float64)
     n, m = x.shape
     norms = np.sqrt(np.asarray(x.sum(1)).ravel())
     norms[norms == 0] = 1.0
@@ -54,10 +69,15 @@ def main() -> None:
                 k = rng.permutation(sizes)
                 kth = -np.sort(-logits, axis=1)[np.arange(n), k - 1]  # each user's k-th largest
                 chosen = sp.csr_matrix((logits >= kth[:, None]).astype(np.float32))
-                syn = Interactions({fit.target: chosen}, fit.target, IdMap(synthetic_ids(0, n), "user"), fit.items)
+                extra = ""
+                if planted is not None:
+                    extra = f", canaries reproduced {P.canary_reproduction(chosen, planted)['reproduced']}"
+                    chosen = chosen[: fit.n_users]
+                syn = Interactions({fit.target: chosen}, fit.target, IdMap(synthetic_ids(0, chosen.shape[0]), "user"), fit.items)
                 u = tstr(fit, dev, {"syn": syn}, {"ease": {"l2": 500.0}})
                 dcr_p = P.dcr_p(1.0 - P.nearest_jaccard(P.profiles([chosen]), ref)[:, 0], dev_dcr)
-                print(f"sigma {sigma} rank {r} a {a}: EASE utility {u['ease']['syn_ratio']:.3f}, DCR p {dcr_p:.3f}",
+                print(f"sigma {sigma} rank {r} a {a}: EASE utility {u['ease']['syn_ratio']:.3f}, DCR p {dcr_p:.3f}"
+                      f"{extra}",
                       flush=True)
 
 
