@@ -243,18 +243,18 @@ class CFGAN(TorchRecommender):
                with_zr: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """D's mask e (observed + PM sample) and the ZR sample (or None; not drawn unless ``with_zr``)."""
         c = self.config
-        if c.negative_draws == "shared-ranks":
-            def draw(frac: float, s: int) -> torch.Tensor:
-                return sample_unobserved_by_rank(x, frac, s)
-        else:
-            def draw(frac: float, s: int) -> torch.Tensor:
-                return sample_unobserved(x, frac, s, rows)
         mask = x
         if c.scheme in ("PM", "ZP"):
-            mask = x + draw(c.pm_ratio, seed)
+            mask = x + self._draw(x, rows, c.pm_ratio, seed)
         zr_seed = seed if c.zr_pm_shared else seed ^ _ZR_SALT
-        zr = draw(c.zr_ratio, zr_seed) if with_zr and c.scheme in ("ZR", "ZP") else None
+        zr = self._draw(x, rows, c.zr_ratio, zr_seed) if with_zr and c.scheme in ("ZR", "ZP") else None
         return mask, zr
+
+    def _draw(self, x: torch.Tensor, rows: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
+        """One negative sample of the batch ``x`` (rows ``rows``) as ``negative_draws`` says."""
+        if self.config.negative_draws == "shared-ranks":
+            return sample_unobserved_by_rank(x, fraction, seed)
+        return sample_unobserved(x, fraction, seed, rows)
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         c = self.config
