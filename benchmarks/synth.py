@@ -8,7 +8,7 @@ seed) into benchmarks/results/synth/ and the section benchmarks/results/40-synth
     python benchmarks/synth.py --markdown-only        # rebuild 40-synth.md from the JSON files
 
 Every training set gets two kinds of canaries: 10 users of rare, unique item combinations (is any
-reproduced?) and, for the DP audit, 100 users of 5 fresh items each, planted with probability 1/2 (how well
+reproduced? beside 10 decoys from the same rare items, never planted: the chance level) and, for the DP audit, 100 users of 5 fresh items each, planted with probability 1/2 (how well
 the generator's item marginals tell planted from unplanted ones bounds epsilon from below).
 """
 
@@ -66,7 +66,7 @@ def run(dataset: str, seed: int, args) -> dict:
     torch.set_num_threads(args.threads)
     data = load(dataset)
     train, holdout = user_split(data, seed)
-    train_ref, rare = plant_canaries(train, n=10, size=8, seed=seed)
+    train_ref, rare = plant_canaries(train, n=10, size=8, seed=seed, decoys=10)
     train_fit, audit = plant_canaries(train_ref, n=100, size=5, seed=seed + 1000, fresh_items=True, plant_fraction=0.5)
     n = train.n_users
     auto = args.temperature == "auto"
@@ -76,17 +76,22 @@ def run(dataset: str, seed: int, args) -> dict:
         "vae": lambda: VAESynthesizer(seed=seed, epochs=args.vae_epochs, **temp),
         "independent": lambda: IndependentSampler(seed=seed),
     }
+    if args.ablate:  # what the adversarial stage adds: the same generator released right after its start
+        gens["gan-no-adv"] = lambda: BehaviourSynthesizer(seed=seed, epochs=0, **temp)
     if args.gan_scratch:  # the ablation of the warm start: the adversarial GAN alone, from scratch
-        gens["gan-scratch"] = lambda: BehaviourSynthesizer(seed=seed, pretrain_epochs=0, epochs=args.dp_epochs, **temp)
+        gens["gan-scratch"] = lambda: BehaviourSynthesizer(seed=seed, init="none", epochs=args.dp_epochs, **temp)
     if seed in args.dp_seeds:
         for eps in args.dp:
             gens[f"gan-dp-eps{eps:g}"] = (lambda e: lambda: BehaviourSynthesizer(seed=seed, epochs=args.dp_epochs, **temp,
                                                                                   dp_epsilon=e))(eps)
+            if args.ablate:
+                gens[f"gan-dp-eps{eps:g}-no-adv"] = (lambda e: lambda: BehaviourSynthesizer(
+                    seed=seed, epochs=0, **temp, dp_epsilon=e))(eps)
     sets, runs = {}, {}
     for name, make in gens.items():
         t0 = time.perf_counter()
         calibration = None
-        if auto and name in ("gan", "vae", "gan-scratch"):  # never the DP runs: that would read real users
+        if auto and name in ("gan", "vae", "gan-scratch", "gan-no-adv"):  # never the DP runs: that would read real users
             chosen, table = choose_temperature(make, train_fit, seed=seed)
             calibration = {"chosen": chosen, "table": table}
             print(f"{dataset} seed {seed} {name}: temperature {chosen} from {table}", flush=True)
@@ -105,16 +110,19 @@ def run(dataset: str, seed: int, args) -> dict:
         runs[name] = {"fit_seconds": fit_s, "users_per_second": n / max(sample_s, 1e-9), "privacy": s.privacy,
                       "audit": lb, "collapse_alarm": s.info.get("collapse_alarm"),
                       "epochs": s.info.get("epochs", getattr(s.config, "epochs", None)),
-                      "pretrain_epochs": s.info.get("pretrain_epochs", 0),
+                      "pretrain_epochs": s.info.get("pretrain_epochs", 0), "init": s.info.get("init"),
+                      "spectral": s.info.get("spectral"),
                       "temperature": getattr(s.config, "temperature", 1.0),
                       "dp_planning_seconds": s.info.get("dp_planning_seconds", 0.0),
                       "temperature_calibration": calibration, "calibration_seconds": cal_s}
         print(f"{dataset} seed {seed} {name}: fit {fit_s:.1f}s, eps_lb {lb['epsilon_lb']:.2f}, "
               f"privacy {s.privacy.get('epsilon', 'inf')}", flush=True)
     rep = build_report(train_ref, holdout, sets, seed=seed, canaries=rare.matrix(train_ref.n_items),
+                       decoys=rare.decoy_matrix(train_ref.n_items),
                        privacy={k: v["privacy"] for k, v in runs.items() if v["privacy"].get("dp")})
     out = {"dataset": dataset + (f" ({args.tag})" if args.tag else ""), "seed": seed, "gan_epochs": args.gan_epochs, "vae_epochs": args.vae_epochs,
            "dp_epochs": args.dp_epochs, "temperature": args.temperature, "gan_scratch": args.gan_scratch,
+           "ablate": args.ablate,
            "threads": args.threads, "machine": platform.machine(), "runs": runs, "report": json_ready(rep)}
     OUT_JSON.mkdir(parents=True, exist_ok=True)
     tag = f"-{args.tag}" if args.tag else ""
@@ -127,7 +135,8 @@ KEYS = [("utility_ease_ratio", "utility EASE"), ("utility_itemknn_ratio", "utili
         ("longtail_coverage", "long-tail cov."), ("activity_ks_similarity", "activity 1-KS"),
         ("cooccurrence_correlation", "co-occ. corr."), ("cooccurrence_lift_correlation", "co-occ. lift corr."),
         ("detection_auc", "detection AUC"), ("exact_copy_rate", "exact copies"), ("dcr_p", "DCR p"),
-        ("mia_auc", "MIA AUC (max)"), ("canaries_reproduced", "canaries reproduced")]
+        ("mia_auc", "MIA AUC (max)"), ("canaries_reproduced", "canaries reproduced (of 10)"),
+        ("decoys_reproduced", "decoys reproduced (of 10; chance level)")]
 
 
 def _ms(vals: list[float]) -> str:
@@ -159,15 +168,19 @@ def markdown() -> str:
         seeds = sorted(r["seed"] for r in rs)
         r0 = rs[0]
         g0 = r0["runs"].get("gan", {})
-        gan_desc = (f"GAN: VAE warm start {g0.get('pretrain_epochs')} + {g0.get('epochs')} adversarial epochs"
-                    if g0.get("pretrain_epochs") else f"GAN {g0.get('epochs', r0['gan_epochs'])} epochs from scratch")
+        if g0.get("init") == "spectral":
+            gan_desc = f"GAN: spectral start + {g0.get('epochs')} adversarial epochs"
+        elif g0.get("pretrain_epochs"):
+            gan_desc = f"GAN: VAE warm start {g0.get('pretrain_epochs')} + {g0.get('epochs')} adversarial epochs"
+        else:
+            gan_desc = f"GAN {g0.get('epochs', r0['gan_epochs'])} epochs from scratch"
         lines += [f"### {ds} (seeds {', '.join(map(str, seeds))}; {gan_desc}; VAE {r0['vae_epochs']} epochs; "
                   f"DP GANs {r0.get('dp_epochs', r0['gan_epochs'])} epochs; sampling temperature "
                   + ("chosen per seed, see the generator table" if g0.get("temperature_calibration")
                      else f"{g0.get('temperature', 1.0)}") + ")", ""]
         groups: dict[str, list[int]] = {}
         for r in rs:  # one command per set of seeds run alike (with or without the DP runs)
-            dp_eps = " ".join(k.split("eps")[1] for k in r["runs"] if "dp" in k)
+            dp_eps = " ".join(k.split("eps")[1] for k in r["runs"] if "dp" in k and not k.endswith("-no-adv"))
             groups.setdefault(dp_eps, []).append(r["seed"])
         for dp_eps, ss in groups.items():
             name, tag = (ds.split(" (")[0], ds.split(" (")[1].rstrip(")")) if " (" in ds else (ds, "")
@@ -176,6 +189,7 @@ def markdown() -> str:
                          + f"--vae-epochs {r0['vae_epochs']}"
                          + (f" --dp-epochs {r0['dp_epochs']}" if r0.get("dp_epochs") else "")
                          + (" --gan-scratch" if r0.get("gan_scratch") else "")
+                         + (" --ablate" if r0.get("ablate") else "")
                          + (f" --temperature {r0['temperature']}" if r0.get("temperature") is not None else "")
                          + (f" --dp {dp_eps}" if dp_eps else "") + (f" --tag {tag}" if tag else ""))
         lines.append("")
@@ -209,7 +223,7 @@ def markdown() -> str:
                               f"{r['temperature']:g}: {r['dcr_p']:.3f} / {r.get('canaries_reproduced', '-')} / "
                               f"{r.get('utility_ease_ratio', float('nan')):.3f}" for r in c["table"])
                           + f" -> {c['chosen']:g}."]
-        dp = [g for g in gens if "dp" in g]
+        dp = [g for g in gens if "dp" in g and not g.endswith("-no-adv")]
         if dp:
             base = [r["runs"]["gan"]["fit_seconds"] for r in rs if "gan" in r["runs"] and dp[0] in r["runs"]]
             ratios = {g: np.mean([r["runs"][g]["fit_seconds"] for r in rs if g in r["runs"]]) / np.mean(base)
@@ -237,7 +251,9 @@ def main() -> None:
     ap.add_argument("--gan-epochs", type=int, default=None,
                     help="adversarial epochs of the GAN (default: the library's, 10 after its VAE warm start)")
     ap.add_argument("--dp-epochs", type=int, default=150, help="epochs of the DP GANs and of --gan-scratch")
-    ap.add_argument("--gan-scratch", action="store_true", help="also run the GAN without the VAE warm start")
+    ap.add_argument("--gan-scratch", action="store_true", help="also run the GAN from scratch (no start)")
+    ap.add_argument("--ablate", action="store_true", help="also release each GAN (and DP GAN) right after its "
+                    "start, with no adversarial epoch: what the adversarial stage adds")
     ap.add_argument("--temperature", default=None, help="sampling temperature of the non-DP GAN and VAE: a "
                     "number, or auto (the lowest with DCR p <= 0.5 on a development split of the training users, "
                     "recgan.reports.synth_calibration); default: the library's, 1")

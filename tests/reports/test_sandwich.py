@@ -30,7 +30,7 @@ def sets(shop_report):
     perm = np.random.default_rng(0).permutation(data.n_users)
     n_h = data.n_users // 3
     train, holdout = data.select_users(np.sort(perm[n_h:])), data.select_users(np.sort(perm[:n_h]))
-    train, canaries = plant_canaries(train, n=8, size=6, seed=0)
+    train, canaries = plant_canaries(train, n=8, size=6, seed=0, decoys=8)
     yard, fresh = split_holdout(holdout, seed=0)
     n = fresh.n_users
     gan = BehaviourSynthesizer(**QUICK_GAN).fit(train).sample_interactions(n, seed=0)
@@ -42,7 +42,8 @@ def sets(shop_report):
                          train.target, IdMap(np.arange(n), "user"), train.items)
     copy = train.select_users(np.sort(rng.choice(train.n_users, n, replace=False)))
     return {"train": train, "yard": yard, "fresh": fresh, "gan": gan, "noise": noise, "copy": copy,
-            "copy_all": train, "canaries": canaries.matrix(train.n_items)}
+            "copy_all": train, "canaries": canaries.matrix(train.n_items),
+            "decoys": canaries.decoy_matrix(train.n_items)}
 
 
 def _profiles(d: Interactions, behaviours) -> sp.csr_matrix:
@@ -106,6 +107,18 @@ def test_privacy_sandwich(sets):
         assert g[key] <= c[key], key
         assert g[key] <= max(f[key], 0.5 if key.startswith(("dcr", "mia")) else f[key]) + 0.1, (key, g, f)
     assert g["dcr_p"] < c["dcr_p"] - 0.3 and g["mia_distance"] < c["mia_distance"] - 0.2
+
+
+def test_decoys_give_the_chance_level(sets):
+    """The copy of train reproduces every planted canary and no decoy; profiles stuffed with the rare pool
+    'reproduce' canaries and decoys alike (chance, not memory); the trained generator reproduces neither."""
+    can, dec = sets["canaries"], sets["decoys"]
+    assert dec.shape == can.shape  # (items shared with canaries only when the rare pool is too small)
+    repro = {k: (P.canary_reproduction(sets[k].X, can)["reproduced"], P.canary_reproduction(sets[k].X, dec)["reproduced"])
+             for k in ("copy_all", "gan")}
+    assert repro["copy_all"] == (8, 0) and repro["gan"] == (0, 0)
+    rare = sp.csr_matrix((can + dec).sum(0) > 0, dtype=np.float32)
+    assert P.canary_reproduction(rare, can)["reproduced"] == 8 and P.canary_reproduction(rare, dec)["reproduced"] == 8
 
 
 def test_nearest_jaccard_exact():

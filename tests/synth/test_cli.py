@@ -32,6 +32,8 @@ def test_fit_sample_report(files, capsys):
     assert main(["synth", "fit", "--train", str(d / "train.tsv"), "--seed", "0", "--epochs", "2", *args,
                  "--param", "pretrain_epochs=3", "--plant-canaries", "3", "--out", str(d / "gan")]) == 0
     assert (d / "gan" / "synth.json").is_file() and (d / "gan" / "canaries.tsv").is_file()
+    assert len(pd.read_csv(d / "gan" / "decoys.tsv", sep="\t", header=None)) == len(
+        pd.read_csv(d / "gan" / "canaries.tsv", sep="\t", header=None))
     err = capsys.readouterr().err  # --temperature auto (the default): chosen on a development split of train
     assert "DCR p" in err and ("temperature:" in err or "WARNING: no temperature" in err)
     meta = json.loads((d / "gan" / "synth.json").read_text())
@@ -46,6 +48,7 @@ def test_fit_sample_report(files, capsys):
     assert (d / "syn.tsv").read_text() == (d / "syn2.tsv").read_text()
     assert main(["synth", "report", "--train", str(d / "train.tsv"), "--holdout", str(d / "holdout.tsv"),
                  "--synthetic", str(d / "syn.tsv"), "--canaries", str(d / "gan" / "canaries.tsv"),
+                 "--decoys", str(d / "gan" / "decoys.tsv"),
                  "--baseline-epochs", "2", "--out", str(d / "report")]) == 0
     assert "baseline vae" in (err := capsys.readouterr().err) and "at temperature" in err  # auto, like fit
     rep = json.loads((d / "report" / "report.json").read_text())
@@ -53,7 +56,7 @@ def test_fit_sample_report(files, capsys):
     for section in ("fidelity", "utility", "privacy"):
         assert section in rep
     assert rep["summary"]["copy of train"]["dcr_p"] > rep["summary"]["real holdout"]["dcr_p"]
-    assert "canaries_reproduced" in rep["summary"]["gan"]
+    assert "canaries_reproduced" in rep["summary"]["gan"] and "decoys_reproduced" in rep["summary"]["gan"]
     html = (d / "report" / "report.html").read_text()
     assert "data:image/png;base64," in html and "<script" not in html and "http" not in html.split("<body>")[1]
 

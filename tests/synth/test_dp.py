@@ -36,6 +36,9 @@ def test_dp_gan_states_epsilon_delta(shop, tmp_path):
     assert 0 < st["epsilon"] <= 3.0 + 1e-9
     assert st["noise_multiplier"] > 0 and st["steps"] == 2 * int(1 / st["sample_rate"])
     assert s.info["loss"] == "nonsaturating" and s.info["pac"] == 1
+    # the spectral start's release (noise 7 / epsilon) is composed in the same accountant as DP-SGD
+    assert s.info["init"] == "spectral" and s.info["spectral"]["sigma"] == pytest.approx(7.0 / 3.0)
+    assert st["aux_releases_sigma"][-1] == pytest.approx(7.0 / 3.0) and len(st["aux_releases_sigma"]) == 3
     s.save(tmp_path / "dp")
     assert load_synthesizer(tmp_path / "dp").privacy["epsilon"] == st["epsilon"]
     df = s.sample(30, seed=0)
@@ -64,3 +67,19 @@ def test_canary_audit(shop):
     m = s.item_marginals(256)[0]
     res = epsilon_lower_bound(m[cols].sum(1), can.planted, 1e-5)
     assert res["epsilon_lb"] <= s.privacy["epsilon"]
+
+
+def test_spectral_release_sensitivity(shop):
+    """Adding or removing one user moves the released co-occurrence matrix by at most 1 (Frobenius), whatever
+    the user's size or behaviours: the Gaussian mechanism's L2 sensitivity the accountant assumes."""
+    from recgan.synth.spectral import cooccurrence
+
+    mats = [shop.binary(b) for b in shop.behaviours]
+    items = np.arange(shop.n_items)
+    full = cooccurrence(mats, items)
+    sizes = sum(np.diff(m.indptr) for m in mats)
+    for u in (int(np.argmax(sizes)), int(np.argmin(np.where(sizes > 0, sizes, 10**9))), 3):
+        keep = np.setdiff1d(np.arange(shop.n_users), [u])
+        diff = full - cooccurrence([m[keep] for m in mats], items)
+        assert np.linalg.norm(diff) <= 1.0 + 1e-9
+        assert np.linalg.norm(diff) == pytest.approx(1.0)  # a user's own term has norm exactly 1

@@ -121,7 +121,7 @@ class TestGAN(SynthContract):
         """pretrain_epochs: the generator starts as the decoder of a VAE of the same widths (and samples its
         noise through that VAE's ex-post Gaussian); zero adversarial epochs release exactly that VAE."""
         widths = {k: TINY_GAN[k] for k in ("z_dim", "hidden", "emb")}  # the VAE keeps its own batch
-        g = BehaviourSynthesizer(**{**TINY_GAN, "epochs": 0, "ema": 0.0}).fit(shop)
+        g = BehaviourSynthesizer(**{**TINY_GAN, "epochs": 0, "ema": 0.0, "init": "vae"}).fit(shop)
         v = VAESynthesizer(**widths, epochs=2).fit(shop)
         for k, t in v.decoder.state_dict().items():
             assert torch.equal(t, g.generator.state_dict()[k]), k
@@ -131,9 +131,38 @@ class TestGAN(SynthContract):
         again = load_synthesizer(tmp_path / "g")
         assert torch.equal(again.latent_chol_, g.latent_chol_)
         assert again.sample(30, seed=3).equals(g.sample(30, seed=3))
-        scratch = BehaviourSynthesizer(**{**TINY_GAN, "pretrain_epochs": 0, "epochs": 1}).fit(shop)
+        scratch = BehaviourSynthesizer(**{**TINY_GAN, "init": "vae", "pretrain_epochs": 0, "epochs": 1}).fit(shop)
         assert scratch.info["pretrain_epochs"] == 0 and scratch.info["lr_g"] == 1e-3
+        assert scratch.info["init"] == "none"
         assert torch.equal(scratch.latent_chol_, torch.eye(TINY_GAN["z_dim"]))
+
+    def test_spectral_start(self, shop, tmp_path):
+        """init="spectral" (the default): with zero adversarial epochs the generator is exactly the linear
+        generator of the co-occurrence matrix's top eigenvectors plus the popularity prior."""
+        from recgan.synth.spectral import spectral_basis
+
+        g = BehaviourSynthesizer(**{**TINY_GAN, "epochs": 0, "ema": 0.0, "spectral_items": 30}).fit(shop)
+        info = g.info["spectral"]
+        assert g.info["init"] == "spectral" and info["rank"] == 8 and info["items"] == 30  # rank <= z_dim 8
+        mats = [shop.binary(b) for b in g.behaviours]
+        pop = sum(np.asarray(m.sum(0)).ravel() for m in mats)
+        order = np.argsort(-np.exp(g.generator.bias.detach().numpy()).sum(0), kind="stable")[:30]
+        v, lam = spectral_basis(mats, rank=8, items=order)
+        assert set(order[:5]) <= set(np.argsort(-pop)[:10])  # the prior ranks items by popularity
+        emb = g.generator.item_emb.detach().numpy()
+        np.testing.assert_allclose(np.abs(emb[order, :8]), np.abs(v), atol=1e-5)  # eigenvectors up to sign
+        outside = np.setdiff1d(np.arange(shop.n_items), order)
+        assert not emb[outside].any()
+        z = torch.randn(5, 8)
+        with torch.no_grad():
+            out = g.generator(z, torch.zeros(5, dtype=torch.long))
+            lin = (z @ g.generator.skip.weight.T).view(5, -1, 16) @ g.generator.item_emb.T
+        torch.testing.assert_close(out - g.generator.bias, lin)
+        g.save(tmp_path / "s")
+        again = load_synthesizer(tmp_path / "s")
+        assert again.generator.skip is not None and again.sample(30, seed=3).equals(g.sample(30, seed=3))
+        with pytest.raises(RecganError, match="init"):
+            BehaviourSynthesizer(**{**TINY_GAN, "init": "pca"}).fit(shop)
 
     def test_single_behaviour_and_loss_variants(self, shop):
         data = shop.only_target()
@@ -175,6 +204,12 @@ def test_canaries_planting(shop):
     rows = data.X[-6:]
     assert (rows != M).nnz == 0
     assert len({tuple(sorted(r)) for r in can.items}) == 6
+    again, with_decoys = plant_canaries(shop, n=6, size=4, seed=0, decoys=5)
+    assert (again.X != data.X).nnz == 0 and np.array_equal(with_decoys.items, can.items)  # decoys change nothing
+    assert with_decoys.decoys.shape == (5, 4) and not set(with_decoys.decoys.ravel()) & set(can.items.ravel())
+    pop = np.asarray(shop.binary().sum(0)).ravel()
+    assert pop[with_decoys.decoys].max() <= 5 and pop[with_decoys.decoys].min() >= 1  # the same rare pool
+    assert with_decoys.decoy_matrix(data.n_items).shape == (5, data.n_items)
     fresh, can2 = plant_canaries(shop, n=10, size=3, seed=1, fresh_items=True, plant_fraction=0.5)
     assert fresh.n_items == shop.n_items + 30
     assert fresh.n_users == shop.n_users + int(can2.planted.sum())

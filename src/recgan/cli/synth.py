@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="hyper-parameter (repeatable)")
     q.add_argument("--plant-canaries", type=int, default=0, metavar="N",
                    help="audit aid: plant N canary users (rare unique item combinations) in training and "
-                        "write them to DIR/canaries.tsv for 'synth report --canaries'")
+                        "write them to DIR/canaries.tsv for 'synth report --canaries', with N decoys (equally rare "
+                        "combinations, never planted: the chance level) in DIR/decoys.tsv for '--decoys'")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--out", required=True, metavar="DIR", help="generator folder to write")
     q.set_defaults(func=cmd_fit)
@@ -68,6 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--model", default=None, metavar="DIR",
                    help="the generator folder that made FILE (for its DP statement; default: FILE's .json sidecar)")
     q.add_argument("--canaries", default=None, metavar="FILE", help="canary users planted in training (user<TAB>item)")
+    q.add_argument("--decoys", default=None, metavar="FILE",
+                   help="decoy canaries never planted (user<TAB>item; synth fit --plant-canaries writes them): "
+                        "how many the synthetic users 'reproduce' is the chance level of the canary check")
     q.add_argument("--no-baselines", action="store_true", help="do not fit the two baselines")
     q.add_argument("--baseline-epochs", type=positive_int, default=None, help="epochs of the VAE baseline")
     q.add_argument("--baseline-temperature", choices=("auto", "1"), default="auto",
@@ -119,7 +123,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if args.plant_canaries > 0:
         from recgan.synth.canaries import plant_canaries
 
-        data, canaries = plant_canaries(data, args.plant_canaries, seed=args.seed)
+        data, canaries = plant_canaries(data, args.plant_canaries, seed=args.seed, decoys=args.plant_canaries)
         _log(f"planted {args.plant_canaries} canary users")
     t0 = time.perf_counter()
     calibration = None
@@ -151,6 +155,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
     synth.save(out)
     if canaries is not None:
         write_frame(canaries.to_frame(data.items)[["user", "item"]], str(out / "canaries.tsv"))
+        if canaries.decoys is not None:
+            import numpy as np
+            import pandas as pd
+
+            d = canaries.decoys
+            write_frame(pd.DataFrame({"user": np.repeat([f"decoy{j:04d}" for j in range(len(d))], d.shape[1]),
+                                      "item": data.items.original(d.ravel())}), str(out / "decoys.tsv"))
     msg = f"fitted {args.generator} in {seconds:.1f}s"
     if synth.privacy.get("dp"):
         msg += f"; user-level DP: epsilon={synth.privacy['epsilon']:.3g}, delta={synth.privacy['delta']:.3g}"
@@ -238,7 +249,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         cdata = align_frame(cf.assign(behaviour=train.target)[["user", "item", "behaviour"]], train,
                             source=str(args.canaries))
         canaries = cdata.X
-    report = build_report(train, holdout, sets, seed=args.seed, canaries=canaries,
+    decoys = None
+    if args.decoys:
+        df = read_frame(args.decoys)
+        decoys = align_frame(df.assign(behaviour=train.target)[["user", "item", "behaviour"]], train,
+                             source=str(args.decoys)).X
+    report = build_report(train, holdout, sets, seed=args.seed, canaries=canaries, decoys=decoys,
                           privacy={name: privacy} if privacy else None,
                           meta={"train": str(args.train), "holdout": str(args.holdout),
                                 "synthetic": str(args.synthetic)})

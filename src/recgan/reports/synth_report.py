@@ -121,7 +121,7 @@ def fidelity_section(train: Interactions, cands: dict[str, Interactions], seed: 
 
 
 def privacy_section(train: Interactions, yardstick: Interactions, cands: dict[str, Interactions], seed: int = 0,
-                    canaries: sp.csr_matrix | None = None) -> dict[str, Any]:
+                    canaries: sp.csr_matrix | None = None, decoys: sp.csr_matrix | None = None) -> dict[str, Any]:
     beh = train.behaviours
     T = P.profiles(_mats(train, beh))
     Y = P.profiles(_mats(yardstick, beh))
@@ -147,6 +147,8 @@ def privacy_section(train: Interactions, yardstick: Interactions, cands: dict[st
             rep = P.canary_reproduction(c.X, canaries)
             row["canaries_reproduced"] = rep["reproduced"]
             row["canary_max_overlap"] = float(max(rep["max_overlap"], default=0.0))
+        if decoys is not None and decoys.shape[0]:
+            row["decoys_reproduced"] = P.canary_reproduction(c.X, decoys)["reproduced"]
         out["by_set"][name] = row
         out["_dcr"][name] = dcr
         sm = P.nearest_jaccard(members, S)[:, 0]
@@ -156,12 +158,14 @@ def privacy_section(train: Interactions, yardstick: Interactions, cands: dict[st
 
 
 def build_report(train: Interactions, holdout: Interactions, synthetic: dict[str, Interactions], *,
-                 seed: int = 0, canaries: sp.csr_matrix | None = None, privacy: dict | None = None,
+                 seed: int = 0, canaries: sp.csr_matrix | None = None, decoys: sp.csr_matrix | None = None,
+                 privacy: dict | None = None,
                  meta: dict | None = None, utility_models: dict | None = None,
                  references: bool = True) -> dict[str, Any]:
     """Fidelity, utility and privacy of every set in ``synthetic`` (all in ``train``'s item space), plus the
     two reference rows. ``privacy``: {set name: DP statement} shown with the results; ``canaries``: CSR
-    (n_canaries, items) of canary users planted in ``train``."""
+    (n_canaries, items) of canary users planted in ``train``; ``decoys``: CSR (n_decoys, items) of equally
+    rare item combinations never planted (their reproduction count is the canary check's chance level)."""
     t0 = time.perf_counter()
     note = None
     missing = [b for b in train.behaviours
@@ -180,7 +184,7 @@ def build_report(train: Interactions, holdout: Interactions, synthetic: dict[str
         cands[COPY] = train
     fid = fidelity_section(train, cands, seed)
     util = tstr(train, holdout, synthetic, utility_models, seed=seed)
-    priv = privacy_section(train, yard, cands, seed, canaries)
+    priv = privacy_section(train, yard, cands, seed, canaries, decoys)
     summary = {}
     for name in cands:
         f, p = fid["by_set"][name], priv["by_set"][name]
@@ -194,8 +198,9 @@ def build_report(train: Interactions, holdout: Interactions, synthetic: dict[str
         if name in synthetic:
             for m, r in util.items():
                 row[f"utility_{m}_ratio"] = r[f"{name}_ratio"]
-        if "canaries_reproduced" in p:
-            row["canaries_reproduced"] = p["canaries_reproduced"]
+        for k in ("canaries_reproduced", "decoys_reproduced"):
+            if k in p:
+                row[k] = p[k]
         if name in synthetic:
             row["targets_met"] = {k: _meets(row.get(k), op, v) for k, (op, v) in TARGETS.items() if k in row}
         summary[name] = row

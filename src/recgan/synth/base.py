@@ -313,10 +313,14 @@ class ProfileDecoder(nn.Module):
     ``z (n, z_dim) ++ onehot(level) (n, n_levels) -> MLP -> h (n, channels, emb) -> h @ E^T + b_c``: the
     output layer is factorised through one item-embedding table ``E`` (items x emb) shared by the channels,
     so a catalogue of 10^5 items costs 10^5 x emb parameters, not hidden x items per channel.
+
+    With ``skip``, a linear path from z is added to the body's output, ``h = body(z, level) + z W^T``
+    (W (channels x emb, z_dim), initialised to zero): the GAN's spectral start puts its linear generator there
+    (:mod:`recgan.synth.spectral`) and adversarial training refines both paths.
     """
 
     def __init__(self, n_items: int, n_channels: int, n_levels: int, z_dim: int = 64, hidden: int = 256,
-                 emb: int = 64) -> None:
+                 emb: int = 64, skip: bool = False) -> None:
         super().__init__()
         self.n_items, self.n_channels, self.n_levels, self.z_dim, self.emb = n_items, n_channels, n_levels, z_dim, emb
         self.body = nn.Sequential(
@@ -326,15 +330,21 @@ class ProfileDecoder(nn.Module):
         )
         self.item_emb = nn.Parameter(torch.randn(n_items, emb) * (1.0 / emb**0.5))
         self.bias = nn.Parameter(torch.zeros(n_channels, n_items))
+        self.skip = nn.Linear(z_dim, n_channels * emb, bias=False) if skip else None
+        if self.skip is not None:
+            nn.init.zeros_(self.skip.weight)
 
     def forward(self, z: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
         cond = nn.functional.one_hot(level.long(), self.n_levels).to(z.dtype)
-        h = self.body(torch.cat([z, cond], 1)).view(-1, self.n_channels, self.emb)
-        return h @ self.item_emb.T + self.bias  # (n, channels, items)
+        h = self.body(torch.cat([z, cond], 1))
+        if self.skip is not None:
+            h = h + self.skip(z)
+        return h.view(-1, self.n_channels, self.emb) @ self.item_emb.T + self.bias  # (n, channels, items)
 
     def shape_args(self) -> dict[str, int]:
         return {"n_items": self.n_items, "n_channels": self.n_channels, "n_levels": self.n_levels,
-                "z_dim": self.z_dim, "emb": self.emb, "hidden": self.body[0].out_features}
+                "z_dim": self.z_dim, "emb": self.emb, "hidden": self.body[0].out_features,
+                "skip": self.skip is not None}
 
 
 def log_popularity(mats: list[sp.csr_matrix], smoothing: float = 0.5) -> np.ndarray:

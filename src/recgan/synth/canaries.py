@@ -28,6 +28,16 @@ class Canaries:
     """(n,) bool: canary i is in the training data."""
     user_ids: np.ndarray
     """(n,) user ids given to the canaries (planted or not)."""
+    decoys: np.ndarray | None = None
+    """(k, size) decoy canaries: combinations of items from the same rare pool, never planted. How many of
+    them a generator "reproduces" is the chance level of the canary check (a generator that puts a lot of
+    mass on rare items fills big profiles with them whether or not it saw any canary)."""
+
+    def decoy_matrix(self, n_items: int) -> sp.csr_matrix:
+        d = self.decoys if self.decoys is not None else np.zeros((0, self.items.shape[1]), np.int64)
+        n, k = d.shape
+        return sp.csr_matrix((np.ones(n * k, np.float32), (np.repeat(np.arange(n), k), d.ravel())),
+                             shape=(n, n_items))
 
     def matrix(self, n_items: int) -> sp.csr_matrix:
         n, k = self.items.shape
@@ -41,11 +51,13 @@ class Canaries:
 
 
 def plant_canaries(data: Interactions, n: int = 20, size: int = 8, seed: int = 0, *, fresh_items: bool = False,
-                   plant_fraction: float = 1.0, max_count: int = 5) -> tuple[Interactions, Canaries]:
+                   plant_fraction: float = 1.0, max_count: int = 5, decoys: int = 0) -> tuple[Interactions, Canaries]:
     """Return ``data`` with canary users added (all behaviours: target only) and the canaries.
 
     Canary items are items with 1..``max_count`` target interactions (rare), or new items when
-    ``fresh_items``; each canary is planted with probability ``plant_fraction`` (1 = all)."""
+    ``fresh_items``; each canary is planted with probability ``plant_fraction`` (1 = all). ``decoys`` further
+    combinations are drawn from the same rare pool (disjoint from the canaries when the pool allows) and
+    never planted: the chance baseline of the reproduction check (not with ``fresh_items``)."""
     rng = np.random.default_rng([seed, 99])
     items = data.items
     if fresh_items:
@@ -61,9 +73,18 @@ def plant_canaries(data: Interactions, n: int = 20, size: int = 8, seed: int = 0
         if len(pool) < size:
             pool = np.argsort(pop)[: max(size * 4, size)]
         if len(pool) >= n * size:
-            chosen = rng.permutation(pool)[: n * size].reshape(n, size)
+            perm = rng.permutation(pool)
+            chosen = perm[: n * size].reshape(n, size)
         else:  # not enough rare items for disjoint canaries: distinct within a canary
             chosen = np.stack([rng.choice(pool, size, replace=False) for _ in range(n)])
+            perm = np.zeros(0, np.int64)
+        if decoys > 0:
+            drng = np.random.default_rng([seed, 101])  # its own stream: the canaries stay those without decoys
+            rest = perm[n * size :]
+            if len(rest) >= decoys * size:
+                decoy_items = drng.permutation(rest)[: decoys * size].reshape(decoys, size)
+            else:
+                decoy_items = np.stack([drng.choice(pool, size, replace=False) for _ in range(decoys)])
     planted = rng.random(n) < plant_fraction if plant_fraction < 1 else np.ones(n, bool)
     user_ids = np.array([f"canary{j:04d}" for j in range(n)], dtype=object)
     if data.users.is_int:
@@ -79,4 +100,4 @@ def plant_canaries(data: Interactions, n: int = 20, size: int = 8, seed: int = 0
         mats[b] = sp.vstack([m, extra], format="csr")
         assert mats[b].shape == shape
     out = Interactions(mats, data.target, users, items)
-    return out, Canaries(chosen, planted, user_ids)
+    return out, Canaries(chosen, planted, user_ids, decoy_items if decoys > 0 and not fresh_items else None)

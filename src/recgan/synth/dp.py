@@ -7,9 +7,11 @@ What is private: every release computed from the real users.
   of ``noise_multiplier x max_grad_norm``); the generator only ever sees the discriminator's (private)
   weights, so it is post-processing;
 * the activity histograms (one cell per user and channel -> L2 sensitivity sqrt(channels));
-* the popularity prior (each user's profile scaled to L2 norm 1 -> L2 sensitivity 1).
+* the popularity prior (each user's profile scaled to L2 norm 1 -> L2 sensitivity 1);
+* with the spectral start (the default), the co-occurrence matrix of unit-norm profiles over the most popular
+  items (L2 sensitivity 1, :mod:`recgan.synth.spectral`).
 
-The three are composed in Opacus' RDP accountant (each Gaussian release is one step at sample rate 1);
+All are composed in Opacus' RDP accountant (each Gaussian release is one step at sample rate 1);
 the DP-SGD noise multiplier is the smallest that keeps the composed epsilon at or below the target for the
 planned number of steps. What is assumed public: the item catalogue (ids), the behaviour names, the number
 of training users (it sets q), and every hyper-parameter.

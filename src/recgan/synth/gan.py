@@ -6,9 +6,14 @@ Generator: :class:`~recgan.synth.base.ProfileDecoder`, noise z ~ N(0, I) ++ the 
 ``sample`` uses), so the discriminator sees exactly what would be released; gradients reach the generator
 through the straight-through estimator (hard / k + softmax - stop_grad(softmax)).
 
-Warm start (default, not under DP): the generator is first trained as the decoder of a Mult-VAE
-(``pretrain_epochs``; its noise then goes through the VAE's ex-post Gaussian) and adversarial training
-refines it for a few epochs at a small learning rate (a VAE-GAN).
+Start (``init``). Default ``spectral``: the generator starts as the linear generator of the item
+co-occurrence matrix's top eigenvectors (:mod:`recgan.synth.spectral`; a Gaussian release of that matrix
+under DP, composed in the same accountant), put in a linear skip path from the noise, with the body's output
+at zero and the popularity prior as output bias; adversarial training then refines it for a few epochs at a
+small learning rate. ``vae``: the generator is first trained as the decoder of a Mult-VAE
+(``pretrain_epochs``; its noise then goes through the VAE's ex-post Gaussian; not under DP). ``none``: from
+scratch. Measured (docs/privacy.md): the adversarial epochs after the spectral start change utility by less
+than the seed spread; the start is what carries it.
 
 Discriminator (the only part that touches real data besides the warm start): each channel's profile normalised to sum 1
 (= the mean of its items' embeddings after the first linear layer) ++ log sizes -> MLP -> a score.
@@ -19,8 +24,9 @@ the generator's weights (the EMA generator is what is released), and the collaps
 :mod:`recgan.models.diagnostics` (distinct top-20 lists across generated users) logged every few epochs.
 
 Differential privacy (``dp_epsilon``): the discriminator is trained with DP-SGD at user level through
-:mod:`recgan.synth.dp` (Opacus, Poisson sampling, RDP accountant); the activity histograms and the initial
-popularity prior are released with the Gaussian mechanism and composed in the same accountant. Packing and
+:mod:`recgan.synth.dp` (Opacus, Poisson sampling, RDP accountant); the activity histograms, the initial
+popularity prior and the spectral start's co-occurrence matrix are released with the Gaussian mechanism and
+composed in the same accountant. Packing and
 the gradient penalty are per-example incompatible with DP-SGD, so DP uses ``pac=1`` and the non-saturating
 loss. Only the generator is saved.
 """
@@ -44,6 +50,7 @@ from recgan.models.gan_parts import d_loss, g_loss, gradient_penalty
 from recgan.models.torch_base import resolve_device, seed_everything
 from recgan.synth.base import ProfileDecoder, SynthConfig, Synthesizer, dense_batch, log_popularity, register
 from recgan.synth.sampler import N_LEVELS, draw_masks
+from recgan.synth.spectral import linear_generator, spectral_basis, union_profiles
 
 
 @dataclass
@@ -86,6 +93,22 @@ class GANConfig(SynthConfig):
     """Decay of the exponential moving average of generator weights (0 = release the raw generator)."""
     popularity_prior: bool = True
     """Start the generator's output bias at log item popularity (DP-noised under DP)."""
+    init: str = "spectral"
+    """How the generator starts: ``vae`` (the VAE warm start below; from scratch under DP, where the VAE would
+    read real users outside DP-SGD), ``spectral`` (the linear generator of the item co-occurrence matrix's top
+    eigenvectors, :mod:`recgan.synth.spectral`; under DP that matrix is released with the Gaussian mechanism
+    and composed in the same accountant) or ``none`` (from scratch)."""
+    spectral_rank: int | None = None
+    """Eigenvectors kept by the spectral start (None: ``emb``; at most ``emb`` and ``z_dim``)."""
+    spectral_items: int = 4096
+    """The spectral start's co-occurrence matrix covers this many of the most popular items (by the
+    popularity prior, DP-noised under DP); the others start with a zero embedding."""
+    spectral_scale: float = 3.0
+    """Scale, in logit units, of the spectral start's linear part (its per-item standard deviation)."""
+    dp_spectral_sigma: float | None = None
+    """Noise std of the spectral start's release of the co-occurrence matrix under DP (L2 sensitivity 1).
+    None: 7 / epsilon, kept within [0.5, 20] (at epsilon 10 this release alone, with the two auxiliary ones,
+    spends epsilon 8.2 of the 10; DP-SGD gets the rest)."""
     pretrain_epochs: int = 60
     """Warm start (VAE-GAN): before adversarial training, train the generator for this many epochs as the
     decoder of a Mult-VAE (:mod:`recgan.synth.vae`, same widths) and sample its noise through the VAE's
@@ -146,9 +169,9 @@ class BehaviourSynthesizer(Synthesizer):
     def _private(self) -> bool:
         return self.config.dp_epsilon is not None
 
-    def _build(self, n_ch: int, n_items: int) -> None:
+    def _build(self, n_ch: int, n_items: int, skip: bool = False) -> None:
         cfg = self.config
-        self.generator = ProfileDecoder(n_items, n_ch, N_LEVELS, cfg.z_dim, cfg.hidden, cfg.emb)
+        self.generator = ProfileDecoder(n_items, n_ch, N_LEVELS, cfg.z_dim, cfg.hidden, cfg.emb, skip=skip)
         self.latent_mean_ = torch.zeros(cfg.z_dim)
         self.latent_chol_ = torch.eye(cfg.z_dim)
 
@@ -169,6 +192,35 @@ class BehaviourSynthesizer(Synthesizer):
         v._fit(mats, counts)
         self.generator.load_state_dict(v.decoder.state_dict())
         self.latent_mean_, self.latent_chol_ = v.latent_mean_.clone(), v.latent_chol_.clone()
+
+    def _spectral_start(self, mats: list[sp.csr_matrix], prior: np.ndarray | None, sigma: float,
+                        rng: np.random.Generator) -> dict:
+        """Put the spectral linear generator into the skip path (:mod:`recgan.synth.spectral`); the body's
+        output layer starts at zero, the output bias keeps the popularity prior."""
+        cfg, G = self.config, self.generator
+        n, n_items = mats[0].shape
+        if prior is not None:  # the most popular items by the (released) prior: post-processing
+            order = np.argsort(-np.exp(prior).sum(0), kind="stable")
+        elif self._private():  # no private popularity: the catalogue order (public)
+            order = np.arange(n_items)
+        else:
+            order = np.argsort(-np.asarray(union_profiles(mats).sum(0)).ravel(), kind="stable")
+        order = order[: min(cfg.spectral_items, n_items)]
+        rank = min(cfg.spectral_rank or cfg.emb, cfg.emb, cfg.z_dim)
+        t0 = time.perf_counter()
+        v, lam = spectral_basis(mats, rank=rank, items=order, sigma=sigma, rng=rng)
+        w = linear_generator(lam, n, n_items, cfg.spectral_scale)
+        r, emb = len(lam), cfg.emb
+        with torch.no_grad():
+            G.item_emb.zero_()
+            G.item_emb[torch.from_numpy(order), :r] = torch.from_numpy(v).float()
+            G.body[-1].weight.zero_()
+            G.body[-1].bias.zero_()
+            G.skip.weight.zero_()
+            for c in range(G.n_channels):
+                G.skip.weight[c * emb + torch.arange(r), torch.arange(r)] = torch.from_numpy(w).float()
+        return {"rank": r, "items": len(order), "sigma": sigma, "seconds": round(time.perf_counter() - t0, 3),
+                "eigenvalue_share": float(lam.sum() / max(n, 1))}
 
     # ------------------------------------------------------------------ training
     def _fake(self, G: ProfileDecoder, sizes: np.ndarray, gen: torch.Generator, dev: torch.device,
@@ -200,24 +252,34 @@ class BehaviourSynthesizer(Synthesizer):
         pac = 1 if private else max(1, cfg.pac)
         fm = 0.0 if private else cfg.feature_matching
         t0 = time.perf_counter()
-        warm = cfg.pretrain_epochs > 0 and not private
-        epochs = cfg.epochs if cfg.epochs is not None else (10 if warm else 150)
-        lr_g = cfg.lr_g if cfg.lr_g is not None else (2e-5 if warm else 1e-3)
+        if cfg.init not in ("vae", "spectral", "none"):
+            raise RecganError(f"init must be vae, spectral or none, got {cfg.init!r}")
+        warm = cfg.init == "vae" and cfg.pretrain_epochs > 0 and not private
+        spectral = cfg.init == "spectral"
+        epochs = cfg.epochs if cfg.epochs is not None else (10 if warm or spectral else 150)
+        lr_g = cfg.lr_g if cfg.lr_g is not None else (2e-5 if warm or spectral else 1e-3)
         if min(epochs, cfg.pretrain_epochs) < 0 or lr_g <= 0:
             raise RecganError(f"epochs and pretrain_epochs must be >= 0 and lr_g > 0 (got {epochs}, "
                               f"{cfg.pretrain_epochs}, {lr_g})")
 
         self._fit_activity(counts)
-        self._build(n_ch, n_items)
+        self._build(n_ch, n_items, skip=spectral)
         G = self.generator.to(dev)
         dp = None
+        spectral_sigma = 0.0
         if private:
             from recgan.synth.dp import DPDiscriminator, private_log_popularity
 
             aux = cfg.dp_aux_sigma if cfg.dp_aux_sigma is not None else min(20.0, max(2.0, 20.0 / cfg.dp_epsilon))
+            sigmas = [aux] * (1 + int(cfg.popularity_prior))
+            if spectral:
+                spectral_sigma = (cfg.dp_spectral_sigma if cfg.dp_spectral_sigma is not None
+                                  else min(20.0, max(0.5, 7.0 / cfg.dp_epsilon)))
+                if not spectral_sigma > 0:
+                    raise RecganError(f"dp_spectral_sigma must be > 0 under DP, got {spectral_sigma}")
+                sigmas.append(spectral_sigma)
             dp = DPDiscriminator(n_users=n, batch=cfg.train_batch, epochs=epochs, epsilon=cfg.dp_epsilon,
-                                 delta=cfg.dp_delta, max_grad_norm=cfg.dp_max_grad_norm,
-                                 aux_sigmas=[aux] * (1 + int(cfg.popularity_prior)))
+                                 delta=cfg.dp_delta, max_grad_norm=cfg.dp_max_grad_norm, aux_sigmas=sigmas)
             self.activity.privatise(aux * math.sqrt(n_ch), rng)
             prior = private_log_popularity(mats, aux, rng) if cfg.popularity_prior else None
         else:
@@ -227,9 +289,12 @@ class BehaviourSynthesizer(Synthesizer):
             with torch.no_grad():
                 G.bias.copy_(torch.from_numpy(prior))
             prior_t = torch.softmax(torch.from_numpy(prior), -1).to(dev)
+        start = None
         if warm:
             self._pretrain(mats, counts)
             G = self.generator.to(dev)
+        elif spectral:
+            start = self._spectral_start(mats, prior, spectral_sigma, rng)
         D = Critic(n_items, n_ch, cfg.d_emb, cfg.d_hidden, pac).to(dev)
         opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.9))
         opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(0.5, 0.9))
@@ -309,6 +374,7 @@ class BehaviourSynthesizer(Synthesizer):
         last = history[-1] if history else {}
         self.info = {
             "users": n, "epochs": epochs, "pretrain_epochs": cfg.pretrain_epochs if warm else 0,
+            "init": "vae" if warm else ("spectral" if spectral else "none"), "spectral": start,
             "lr_g": lr_g, "discriminator_steps": d_steps, "fit_seconds": round(seconds, 3),
             "loss": loss_kind, "pac": pac, "collapse_alarm": bool(last.get("collapse_alarm", 0.0)),
             "distinct_lists": last.get("distinct_lists"), "item_coverage": last.get("item_coverage"),
@@ -340,7 +406,7 @@ class BehaviourSynthesizer(Synthesizer):
 
     def _set_state(self, state: dict) -> None:
         n_ch, n_items = state["generator.bias"].shape
-        self._build(n_ch, n_items)
+        self._build(n_ch, n_items, skip="generator.skip.weight" in state)
         latent = ("generator.latent_mean", "generator.latent_chol")
         self.generator.load_state_dict({k[10:]: v for k, v in state.items()
                                         if k.startswith("generator.") and k not in latent})
