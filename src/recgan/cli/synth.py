@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="user-level differential privacy with this epsilon (gan only; needs opacus)")
     q.add_argument("--dp-delta", type=float, default=None, metavar="D", help="DP delta (default 1e-5)")
     q.add_argument("--epochs", type=positive_int, default=None,
-                   help="override the generator's epochs (gan: adversarial epochs, after its VAE warm start)")
+                   help="override the generator's epochs (gan: adversarial epochs after its start; 0 releases the start)")
     q.add_argument("--temperature", default="auto", metavar="T|auto",
                    help="sampling temperature. auto (default for gan and vae without DP): the lowest of "
                         "1, 0.8, 0.6, 0.5, 0.4, 0.3 at which synthetic users are no closer to the training users "
@@ -140,7 +140,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         if not any(r["qualifies"] for r in table):
             _log(f"WARNING: no temperature kept DCR p <= {MAX_DCR_P} with no canary reproduced on the development split; "
                  f"using {chosen:g}. This generator memorises rare profiles on this data: check the report's "
-                 "canary row, and consider --param pretrain_epochs=0 (no VAE warm start) or fewer epochs")
+                 "canary row, and consider a smaller --param spectral_scale (the spectral start's sharpness) or fewer "
+                 "epochs")
         else:
             _log(f"temperature: {chosen:g} (the lowest with DCR p <= {MAX_DCR_P} and no canary reproduced)")
         params["temperature"] = chosen

@@ -37,7 +37,7 @@ validation carve peaks near epoch 12; evaluating every 2 epochs stops 2 evaluati
 on to the budget."""
 
 SYNTH_DEMO = {"train_batch": 256}
-"""Behaviour-synthesizer settings of the demo: the library's (a VAE warm start, then 10 adversarial passes) in
+"""Behaviour-synthesizer settings of the demo: the library's (the spectral start, then 10 adversarial passes) in
 batches of 256 users instead of 64; sampled at temperature 1. Its fidelity / utility / privacy are printed as
 measured."""
 

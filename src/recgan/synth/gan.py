@@ -15,7 +15,7 @@ small learning rate. ``vae``: the generator is first trained as the decoder of a
 scratch. Measured (docs/privacy.md): the adversarial epochs after the spectral start change utility by less
 than the seed spread; the start is what carries it.
 
-Discriminator (the only part that touches real data besides the warm start): each channel's profile normalised to sum 1
+Discriminator (the only part that touches real data besides the start): each channel's profile normalised to sum 1
 (= the mean of its items' embeddings after the first linear layer) ++ log sizes -> MLP -> a score.
 
 Stabilisers: WGAN-GP (``loss="wgan-gp"``, gradient penalty from :mod:`recgan.models.gan_parts`) or the
@@ -210,15 +210,16 @@ class BehaviourSynthesizer(Synthesizer):
         t0 = time.perf_counter()
         v, lam = spectral_basis(mats, rank=rank, items=order, sigma=sigma, rng=rng)
         w = linear_generator(lam, n, n_items, cfg.spectral_scale)
-        r, emb = len(lam), cfg.emb
+        r, emb, dev = len(lam), cfg.emb, G.item_emb.device
+        diag = torch.arange(r, device=dev)
         with torch.no_grad():
             G.item_emb.zero_()
-            G.item_emb[torch.from_numpy(order), :r] = torch.from_numpy(v).float()
+            G.item_emb[torch.from_numpy(order).to(dev), :r] = torch.from_numpy(v).float().to(dev)
             G.body[-1].weight.zero_()
             G.body[-1].bias.zero_()
             G.skip.weight.zero_()
             for c in range(G.n_channels):
-                G.skip.weight[c * emb + torch.arange(r), torch.arange(r)] = torch.from_numpy(w).float()
+                G.skip.weight[c * emb + diag, diag] = torch.from_numpy(w).float().to(dev)
         return {"rank": r, "items": len(order), "sigma": sigma, "seconds": round(time.perf_counter() - t0, 3),
                 "eigenvalue_share": float(lam.sum() / max(n, 1))}
 
