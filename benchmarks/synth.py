@@ -233,8 +233,8 @@ def markdown() -> str:
             same = all(r["runs"][g].get("epochs") == r["runs"]["gan"].get("epochs") and
                        not r["runs"]["gan"].get("pretrain_epochs") for r in rs for g in dp if g in r["runs"])
             lines += ["", "DP wall time / non-DP wall time (" + ("same epochs, whole fit" if same else
-                      "whole fits as run: the non-DP GAN with its VAE warm start, the DP GAN from scratch "
-                      "with the epochs above; the temperature choice not counted") + "): "
+                      "whole fits as run, each with its start and the epochs above; the temperature choice "
+                      "not counted") + "): "
                       + ", ".join(f"{g}: {v:.2f}x" for g, v in ratios.items())
                       + "; of which the one-off noise planning (RDP accountant search): "
                       + ", ".join(f"{g}: {v:.1f}s" for g, v in plan.items())]
