@@ -157,12 +157,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if canaries is not None:
         write_frame(canaries.to_frame(data.items)[["user", "item"]], str(out / "canaries.tsv"))
         if canaries.decoys is not None:
-            import numpy as np
-            import pandas as pd
-
-            d = canaries.decoys
-            write_frame(pd.DataFrame({"user": np.repeat([f"decoy{j:04d}" for j in range(len(d))], d.shape[1]),
-                                      "item": data.items.original(d.ravel())}), str(out / "decoys.tsv"))
+            write_frame(canaries.decoy_frame(data.items), str(out / "decoys.tsv"))
     msg = f"fitted {args.generator} in {seconds:.1f}s"
     if synth.privacy.get("dp"):
         msg += f"; user-level DP: epsilon={synth.privacy['epsilon']:.3g}, delta={synth.privacy['delta']:.3g}"

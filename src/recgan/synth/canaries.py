@@ -33,6 +33,12 @@ class Canaries:
     them a generator "reproduces" is the chance level of the canary check (a generator that puts a lot of
     mass on rare items fills big profiles with them whether or not it saw any canary)."""
 
+    def decoy_frame(self, items: IdMap) -> pd.DataFrame:
+        """Decoys as user (``decoy0000`` ...), item (original ids)."""
+        d = self.decoys if self.decoys is not None else np.zeros((0, self.items.shape[1]), np.int64)
+        return pd.DataFrame({"user": np.repeat([f"decoy{j:04d}" for j in range(len(d))], d.shape[1]),
+                             "item": items.original(d.ravel())})
+
     def decoy_matrix(self, n_items: int) -> sp.csr_matrix:
         d = self.decoys if self.decoys is not None else np.zeros((0, self.items.shape[1]), np.int64)
         n, k = d.shape
