@@ -45,6 +45,7 @@ SCHEMES = ("ZR", "PM", "ZP", "none")
 NEGATIVE_DRAWS = ("independent", "shared-ranks")
 OUTPUT_PRIORS = ("none", "popularity")
 _ZR_SALT = 0x5A5A5A5A  # ZR and PM samples are drawn independently, as in the authors' code
+_DENSE_ROWS_BYTES = 1 << 30  # training rows are kept dense on the device when they fit in this (1 GiB)
 
 
 @dataclass
@@ -206,6 +207,18 @@ class CFGAN(TorchRecommender):
             self.D = mlp(cond_dim + n_cols, c.d_hidden, 1, c.activation).to(self.device)
             self.opt_d = _adam(self.D, c.lr_d, c.reg_d, self.device)
         self._cache = None
+        self._dense: torch.Tensor | None = None  # (rows, channels * n_cols) on device, built on first use
+
+    def _dense_rows(self) -> torch.Tensor | None:
+        """All training rows densified once on the device when they fit in ``_DENSE_ROWS_BYTES``, so a
+        training batch is one index on the device instead of a CSR slice densified on the CPU and copied
+        (which is what bounds an epoch on a GPU). None when too large: batches are then densified one by one."""
+        if self._dense is None:
+            n, w = self._mats[0].shape[0], sum(m.shape[1] for m in self._mats)
+            if 4 * n * w > _DENSE_ROWS_BYTES:
+                return None
+            self._dense = torch.cat([csr_to_dense(m, self.device) for m in self._mats], 1)
+        return self._dense
 
     def modules(self) -> dict[str, torch.nn.Module]:
         return {"G": self.G} if self.D is None else {"G": self.G, "D": self.D}
@@ -220,6 +233,10 @@ class CFGAN(TorchRecommender):
     # ------------------------------------------------------------------ training
     def _rows(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Condition (b, channels * n_cols) and real target vectors (b, n_cols) of GAN rows, on device."""
+        dense = self._dense_rows()
+        if dense is not None:
+            cond = dense[rows.to(self.device)]
+            return cond, cond[:, : self._mats[0].shape[1]]
         idx = rows.numpy()
         parts = [csr_to_dense(m[idx], self.device) for m in self._mats]
         return (torch.cat(parts, 1) if len(parts) > 1 else parts[0]), parts[0]
