@@ -19,13 +19,21 @@ if [[ "$DEVICE" == cuda* ]]; then
     "$PYTHON" -c "import torch; print('device:', torch.cuda.get_device_name(0), '| torch', torch.__version__)"
 fi
 fails=0
+declare -A NDCG  # fp32 NDCG@10 per case: a bf16 case must reach 0.9 x its fp32 twin
 run_case() {  # name, then the recgan train arguments
     local name="$1"; shift
     local out="$WORK/$name" t0=$SECONDS
     if "$PYTHON" -m recgan train --train "$SPLIT/train.tsv" --device "$DEVICE" --no-early-stopping --quiet --seed 0 \
             --out "$out" "$@" >"$WORK/$name.log" 2>&1 \
         && "$PYTHON" -m recgan evaluate --model "$out" --test "$SPLIT/test.tsv" -k 10 >>"$WORK/$name.log" 2>&1; then
-        echo "PASS $name ($((SECONDS - t0)) s): $(grep -o 'ndcg@10[^,|]*' "$WORK/$name.log" | head -1)"
+        local ndcg; ndcg=$(grep -o 'ndcg@10 *[0-9.]*' "$WORK/$name.log" | head -1 | awk '{print $2}')
+        NDCG[$name]=$ndcg
+        local base=${NDCG[${name%-bf16}]:-}
+        if [[ "$name" == *-bf16 && -n "$base" ]] && awk -v a="$ndcg" -v b="$base" 'BEGIN {exit !(a < 0.9 * b)}'; then
+            echo "FAIL $name ($((SECONDS - t0)) s): ndcg@10 $ndcg, below 0.9 x fp32's $base"; fails=$((fails + 1))
+        else
+            echo "PASS $name ($((SECONDS - t0)) s): ndcg@10 $ndcg"
+        fi
     else
         echo "FAIL $name ($((SECONDS - t0)) s):"; tail -n 8 "$WORK/$name.log"; fails=$((fails + 1))
     fi

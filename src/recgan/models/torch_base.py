@@ -64,6 +64,14 @@ def resolve_device(name: str) -> torch.device:
     return dev
 
 
+def bf16_autocast(device_type: str) -> contextlib.AbstractContextManager:
+    """bfloat16 autocast for a whole training epoch (many optimiser steps inside one context), with autocast's
+    weight-cast cache off: with the cache on, the bf16 copy of each weight made at the epoch's first forward
+    is reused until the context is left, so every later step of the epoch would run on stale weights and the
+    model would not learn (measured: CFGAN on ml-100k-p1 stayed at NDCG@10 0.004 against 0.204 in fp32)."""
+    return torch.autocast(device_type, dtype=torch.bfloat16, cache_enabled=False)
+
+
 def csr_to_dense(m: sp.csr_matrix, device: torch.device) -> torch.Tensor:
     """Densify a CSR batch (n, n_items) on ``device`` as float32. Memory O(n x n_items) for one batch only."""
     # scipy's toarray is ~100x faster than building a torch sparse CSR tensor and densifying it
@@ -109,7 +117,7 @@ class TorchRecommender(Recommender):
     def autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast on CUDA when ``precision == "bf16"``, else a no-op context."""
         if self.config.precision == "bf16" and self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+            return bf16_autocast("cuda")
         return contextlib.nullcontext()
 
     # ---------------------------------------------------------------- hooks
