@@ -41,6 +41,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--setting", default="n5")
     ap.add_argument("--variants", default='{"base": {}}', help="JSON: name -> CFGAN parameter overrides")
+    ap.add_argument("--others", default="{}",
+                    help='JSON: name -> [model, params], non-GAN densifiers for a headroom check, e.g. '
+                         '\'{"ease2000": ["ease", {"l2": 2000}], "rp3": ["rp3beta", {}]}\'')
     args = ap.parse_args()
     torch.set_num_threads(1)
     train, _test = load_dataset("ml-100k-p1", SHARED)  # the test set is loaded by the helper and not used
@@ -51,6 +54,8 @@ def main() -> None:
     ctr, cva = carve(real, args.seed)
     l2, _ = tune_ease(ctr, cva)
     gens = {"pop": fit_densifier("pop", real), "itemknn": fit_densifier("itemknn", real)}
+    for name, (model, params) in json.loads(args.others).items():
+        gens[name] = fit_densifier(model, real, params=params)
     for name, params in json.loads(args.variants).items():
         gens[name] = fit_densifier("cfgan", ctr, args.seed, params=params, valid=cva)
     users = sparse_users(real, None)

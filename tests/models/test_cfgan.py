@@ -38,6 +38,11 @@ class TestCFGANItem(RecommenderContract):
     params = {**TINY, "mode": "item", "steps_g": 2}
 
 
+class TestCFGANEaseStart(RecommenderContract):
+    model_name = "cfgan"
+    params = {**TINY, "mode": "user", "init": "ease", "init_l2": 5.0}
+
+
 def _fit(data: Interactions, valid: Interactions | None = None, **params) -> CFGAN:
     m = CFGAN(**{**TINY, **params})
     m.driver_options = {"progress": False, **m.driver_options}
@@ -213,8 +218,23 @@ def test_popularity_prior_and_input_dropout() -> None:
     np.testing.assert_array_equal(fitted.score(users), fitted.score(users))  # deterministic scoring
 
 
+def test_ease_start_begins_as_ease_and_then_trains() -> None:
+    """init="ease": before any step G(c) is EASE's score row (skip path B = EASE weights, MLP output at zero);
+    training then moves both the skip path and the MLP."""
+    from recgan.models.ease import EASE
+
+    data = tiny_data(empty_user=False)
+    users = np.arange(data.n_users)
+    start = _fit(data, mode="user", init="ease", init_l2=5.0, epochs=1, lr=0.0, lr_d=0.0, reg_g=0.0)
+    np.testing.assert_allclose(start.score(users), EASE(l2=5.0).fit(data).score(users), atol=1e-5)
+    trained = _fit(data, mode="user", init="ease", init_l2=5.0, epochs=2, lr=1e-2)
+    assert not np.allclose(trained.score(users), start.score(users))
+    assert float(trained.G[-1].weight.detach().abs().sum()) > 0  # the MLP body left zero
+    assert trained.flops_per_epoch() > _fit(data, mode="user", epochs=1).flops_per_epoch()
+
+
 def test_bad_parameters_raise() -> None:
-    for bad in ({"mode": "both"}, {"scheme": "XY"}, {"loss": "lsgan"}, {"pm_ratio": 1.5},
+    for bad in ({"init": "svd"}, {"mode": "both"}, {"scheme": "XY"}, {"loss": "lsgan"}, {"pm_ratio": 1.5},
                 {"g_hidden": ()}, {"steps_g": 0}, {"input_dropout": -0.1}, {"output_prior": "uniform"}):
         with pytest.raises(RecganError):
             CFGAN(**bad)

@@ -44,6 +44,7 @@ from recgan.models.torch_base import TorchConfig, TorchRecommender, csr_to_dense
 SCHEMES = ("ZR", "PM", "ZP", "none")
 NEGATIVE_DRAWS = ("independent", "shared-ranks")
 OUTPUT_PRIORS = ("none", "popularity")
+INITS = ("none", "ease")
 _ZR_SALT = 0x5A5A5A5A  # ZR and PM samples are drawn independently, as in the authors' code
 _DENSE_ROWS_BYTES = 1 << 30  # training rows are kept dense on the device when they fit in this (1 GiB)
 
@@ -110,6 +111,14 @@ class CFGANConfig(TorchConfig):
     share of rows with an interaction, so G starts from the popularity ranking and training learns the
     personal deviation from it; meant for rows with few interactions, though as a densifier on ml-100k-p1 at
     5 interactions per user it did not beat MostPopular: docs/augmentation.md)."""
+    init: str = "none"
+    """Generator start: "none" (the authors' random MLP) or "ease": a linear skip path from the target channel
+    to the output, G(c) = c_target B + MLP(c), with B the EASE item-item weights of the training rows (l2
+    ``init_l2``) and the MLP's output layer started at zero, so training starts from EASE's scores and the
+    adversarial epochs refine them (and B). For densifying sparse data (docs/augmentation.md); B has
+    n_cols^2 parameters."""
+    init_l2: float = 500.0
+    """EASE's l2 for ``init="ease"``."""
     condition_behaviours: str = "target"
     """Condition channels: "target", "all", or a comma list of extra behaviours (e.g. "cart,collect"); the
     target behaviour's vector is always the first channel and the only generated one."""
@@ -161,7 +170,7 @@ class CFGAN(TorchRecommender):
         c = self.config
         for field, value, allowed in (("mode", c.mode, ("user", "item")), ("scheme", c.scheme, SCHEMES),
                                       ("loss", c.loss, LOSSES), ("output_prior", c.output_prior, OUTPUT_PRIORS),
-                                      ("negative_draws", c.negative_draws, NEGATIVE_DRAWS)):
+                                      ("negative_draws", c.negative_draws, NEGATIVE_DRAWS), ("init", c.init, INITS)):
             if value not in allowed:
                 raise RecganError(f"parameter {field!r}: {value!r} is not one of {list(allowed)}")
         for field in ("zr_ratio", "pm_ratio", "input_dropout"):
@@ -196,11 +205,13 @@ class CFGAN(TorchRecommender):
         self._mats = [m.T.tocsr() for m in mats] if c.mode == "item" else mats
         n_cols = self._mats[0].shape[1]
         cond_dim = n_cols * len(self._mats)
-        self.G = mlp(cond_dim + c.noise_dim, c.g_hidden, n_cols, c.activation).to(self.device)
+        body = mlp(cond_dim + c.noise_dim, c.g_hidden, n_cols, c.activation)
+        self.G = (body if c.init == "none" else _LinearStart(body, self._mats[0], c.init_l2)).to(self.device)
+        out_layer = body[-1]
         if c.output_prior == "popularity":
             share = np.asarray(self._mats[0].getnnz(axis=0), np.float32) / max(self._mats[0].shape[0], 1)
             with torch.no_grad():
-                self.G[-1].bias.copy_(torch.from_numpy(share))
+                out_layer.bias.copy_(torch.from_numpy(share))
         self.opt_g = _adam(self.G, c.lr, c.reg_g, self.device)
         self.D = self.opt_d = None
         if c.loss != "reconstruction":
@@ -387,6 +398,29 @@ class CFGAN(TorchRecommender):
                        for m in net.modules() if isinstance(m, torch.nn.Linear))
 
         n = self._mats[0].shape[0]
-        g_pass = 3 * fwd(self.G, n) + (3 * fwd(self.D, n) if self.D is not None else 0.0)
+        skip = 3 * 2.0 * n * self._mats[0].shape[1] ** 2 if isinstance(self.G, _LinearStart) else 0.0
+        g_pass = 3 * fwd(self.G, n) + skip + (3 * fwd(self.D, n) if self.D is not None else 0.0)
         d_pass = fwd(self.G, n) + 3 * fwd(self.D, 2 * n) if self.D is not None else 0.0
         return c.steps_g * g_pass + c.steps_d * d_pass
+
+
+class _LinearStart(torch.nn.Module):
+    """G(c) = c[:, :n] B + body(c): a linear skip path (B = EASE weights of ``X``, (n, n)) beside the MLP
+    ``body``, whose output layer starts at zero so that G starts as EASE. Input (b, >= n), output (b, n)."""
+
+    def __init__(self, body: torch.nn.Sequential, X: sp.csr_matrix, l2: float) -> None:
+        super().__init__()
+        from recgan.models.easegan import ease_weights
+
+        self.body = body
+        self.n = X.shape[1]
+        self.skip = torch.nn.Parameter(torch.from_numpy(ease_weights(sp.csr_matrix(X, dtype=np.float32), l2)))
+        with torch.no_grad():
+            body[-1].weight.zero_()
+            body[-1].bias.zero_()
+
+    def __getitem__(self, i: int) -> torch.nn.Module:  # G[-1] is the output layer, as for a bare MLP
+        return self.body[i]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x) + x[:, : self.n] @ self.skip
