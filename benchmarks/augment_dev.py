@@ -41,6 +41,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--setting", default="n5")
     ap.add_argument("--variants", default='{"base": {}}', help="JSON: name -> CFGAN parameter overrides")
+    ap.add_argument("--curve", default="",
+                    help="comma list of fixed epoch counts: each CFGAN variant is also fitted for exactly that many "
+                         "epochs on the carve's train part (no early stopping; 0 = its start, untrained)")
     ap.add_argument("--others", default="{}",
                     help='JSON: name -> [model, params], non-GAN densifiers for a headroom check, e.g. '
                          '\'{"ease2000": ["ease", {"l2": 2000}], "rp3": ["rp3beta", {}]}\'')
@@ -58,6 +61,9 @@ def main() -> None:
         gens[name] = fit_densifier(model, real, params=params)
     for name, params in json.loads(args.variants).items():
         gens[name] = fit_densifier("cfgan", ctr, args.seed, params=params, valid=cva)
+        for e in [int(x) for x in args.curve.split(",") if x.strip()]:
+            lr0 = {"lr": 0.0, "lr_d": 0.0, "reg_g": 0.0, "reg_d": 0.0} if e == 0 else {}
+            gens[f"{name}@{e}"] = fit_densifier("cfgan", ctr, args.seed, params={**params, **lr0, "epochs": max(e, 1)})
     users = sparse_users(real, None)
     print(f"seed {args.seed}: EASE l2 {l2}; no augmentation "
           f"{_ease(l2, no_augmentation(real), dev):.4f}")
