@@ -106,7 +106,8 @@ def run_gan(name: str, l2: float, seed: int, adv_weight: float) -> dict:
         epochs = m.info["training"]["best_epoch"]
     else:
         res = fit_model("ease-gan", s.train, params, driver_options={"progress": False}, log=lambda m: None)
-        m, epochs = res.model, res.params["epochs"]
+        m = res.model  # the epoch count validation chose (0 = the untrained EASE start was kept)
+        epochs = m.info.get("selection", {}).get("valid_best_epoch", res.params["epochs"])
     fit_s = time.perf_counter() - t0
     return _report(m, s, {"fit_seconds": fit_s, "epochs": epochs, "seed": seed,
                           "base_scale": float(m.R.log_scale.detach().exp())})
@@ -168,8 +169,8 @@ def write(results: dict, args) -> None:
 
 Command: `OMP_NUM_THREADS=1 nice -n 10 python benchmarks/beyond_ease.py --seeds {seeds} --seeds-large N
 --datasets {','.join(args.datasets)}` (runs are cached, so data sets were run in several calls; the "seeds"
-column says how many seeds each row holds). 2-core CPU shared with other jobs (load ~17), torch 1 thread; fit
-seconds are wall clock on that machine and noisy.
+column says how many seeds each row holds). 2-core CPU, torch 1 thread, two runs at a time; fit seconds are
+wall clock on that machine and noisy.
 
 Model `ease-gan` (src/recgan/models/easegan.py, docs/models/ease-gan.md): G(c) = a * (c @ B_EASE) + MLP(c),
 frozen EASE base, residual trained on random hold-outs of each history (multinomial loss over held-out items)

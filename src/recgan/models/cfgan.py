@@ -231,6 +231,10 @@ class CFGAN(TorchRecommender):
             self._dense = torch.cat([csr_to_dense(m, self.device) for m in self._mats], 1)
         return self._dense
 
+    @property
+    def start_is_a_model(self) -> bool:
+        return self.config.init != "none"  # an EASE start is EASE
+
     def modules(self) -> dict[str, torch.nn.Module]:
         return {"G": self.G} if self.D is None else {"G": self.G, "D": self.D}
 

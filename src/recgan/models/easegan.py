@@ -139,6 +139,7 @@ class EASEGAN(TorchRecommender):
     """EASE base + denoising residual generator, refined with a list discriminator (adv_weight = 0: ablation)."""
 
     name = "ease-gan"
+    start_is_a_model = True  # the untrained G ranks exactly as EASE
     config_class = EASEGANConfig
     supports_fold_in = True
     tune_grid = {"adv_weight": [0.03, 0.1, 0.3]}

@@ -100,6 +100,13 @@ class TorchRecommender(Recommender):
         self.rng = np.random.default_rng(self.config.seed)
         self.rank, self.world = 0, 1  # set by the training layer under torch.distributed
 
+    @property
+    def start_is_a_model(self) -> bool:
+        """True when the untrained model (after ``_build``) is already a sensible recommender, e.g. one started
+        at EASE's solution: the trainer then scores it on validation as "epoch 0" and early stopping may keep
+        it. False by default (a random start)."""
+        return False
+
     def batches(self, n: int, size: int) -> Iterator[torch.Tensor]:
         """Shuffled row batches for one pass over ``n`` rows (int64 tensors of row indices).
 

@@ -77,11 +77,14 @@ def fit_model(
     model.driver_options = dict(driver_options or {})
     if iterative and early_stopping:
         model.fit(carve.train, carve.test)
-        best_epoch = model.info.get("training", {}).get("best_epoch") or model.config.epochs
+        best_epoch = model.info.get("training", {}).get("best_epoch")
+        best_epoch = model.config.epochs if best_epoch is None else best_epoch
         if refit:
             info = model.info
             model = cls(**{**params, "epochs": max(1, best_epoch), "patience": 0})
             model.driver_options = {k_: v for k_, v in (driver_options or {}).items() if k_ != "resume"}
+            if best_epoch == 0:  # validation kept the untrained start (start_is_a_model): refit = the start
+                model.driver_options["epochs"] = 0
             model.fit(train, None)
             model.info["selection"] = {"valid_best_epoch": best_epoch, "valid": info.get("training")}
             params["epochs"] = max(1, best_epoch)

@@ -52,6 +52,9 @@ class TrainerOptions:
     """Validation metric used for early stopping and model selection."""
     max_eval_users: int | None = 5000
     """Subsample validation users to bound evaluation cost (fixed seed)."""
+    epochs: int | None = None
+    """Train this many epochs instead of the model's ``epochs`` (0 keeps the model at its start: the refit of
+    a model whose validation chose its untrained start, see ``TorchRecommender.start_is_a_model``)."""
     stop_after_epoch: int | None = None
     """Testing aid: return after this epoch as if interrupted (checkpoint written first)."""
 
@@ -70,6 +73,7 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
     """Drive ``model`` (already built by ``_build``) through its epochs. See :class:`TrainerOptions`."""
     opts = TrainerOptions(**options)
     cfg = model.config
+    n_epochs = cfg.epochs if opts.epochs is None else opts.epochs
     k = int(opts.metric.split("@")[1])
     state = {"epoch": 0, "best_score": -math.inf, "best_epoch": 0, "bad_evals": 0, "seconds": 0.0}
     best: dict[str, torch.Tensor] = {}
@@ -85,7 +89,7 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
     if opts.progress and main_rank:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=cfg.epochs, initial=state["epoch"], desc=f"train {model.name}", unit="ep",
+        bar = tqdm(total=n_epochs, initial=state["epoch"], desc=f"train {model.name}", unit="ep",
                    leave=False, dynamic_ncols=True)
     stopped_early = False
     with ExitStack() as closing:  # on leaving: log, bar, then the trackers' runs (FAILED on an exception)
@@ -94,7 +98,18 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
             closing.callback(bar.close)
         if log:
             closing.callback(log.close)
-        for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
+        if valid is not None and model.start_is_a_model and state["epoch"] == 0:
+            # the untrained model is already a recommender (e.g. EASE): it competes as "epoch 0", so early
+            # stopping can fall back to it when training only hurts on validation
+            model.set_train_mode(False)
+            with torch.no_grad(), model.autocast():
+                start = validation_scores(model, valid, k, opts.max_eval_users, seed=cfg.seed)
+            state.update(best_score=start[opts.metric], best_epoch=0)
+            best = _copy_state(model)
+            model.info["start_val"] = {f"val_{m}": v for m, v in start.items()}
+            if log:
+                log.write(json.dumps({"epoch": 0, **model.info["start_val"]}, default=float) + "\n")
+        for epoch in range(state["epoch"] + 1, n_epochs + 1):
             model.set_train_mode(True)
             t0 = time.perf_counter()
             with model.autocast():
@@ -104,7 +119,7 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
             bad = [k_ for k_, v in stats.items() if isinstance(v, float) and not math.isfinite(v)]
             if bad:
                 stats["nan_in"] = bad
-            if valid is not None and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
+            if valid is not None and (epoch % cfg.eval_every == 0 or epoch == n_epochs):
                 model.set_train_mode(False)
                 with torch.no_grad(), model.autocast():
                     val = validation_scores(model, valid, k, opts.max_eval_users, seed=cfg.seed)
