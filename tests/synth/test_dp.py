@@ -36,6 +36,8 @@ def test_dp_gan_states_epsilon_delta(shop, tmp_path):
     assert 0 < st["epsilon"] <= 3.0 + 1e-9
     assert st["noise_multiplier"] > 0 and st["steps"] == 2 * int(1 / st["sample_rate"])
     assert s.info["loss"] == "nonsaturating" and s.info["pac"] == 1
+    # the coverage alarm's reference reads the real data: neither computed nor released under DP
+    assert s.info["coverage_ratio"] is None and s.info["coverage_alarm"] is False
     # the spectral start's release (noise 7 / epsilon) is composed in the same accountant as DP-SGD
     assert s.info["init"] == "spectral" and s.info["spectral"]["sigma"] == pytest.approx(7.0 / 3.0)
     assert st["aux_releases_sigma"][-1] == pytest.approx(7.0 / 3.0) and len(st["aux_releases_sigma"]) == 3

@@ -109,6 +109,7 @@ class TestGAN(SynthContract):
         hist = fitted.info["history"]
         assert len(hist) == 2 and all(np.isfinite(h["loss_d"]) for h in hist)
         assert "distinct_lists" in hist[-1] and isinstance(fitted.info["collapse_alarm"], bool)
+        assert isinstance(fitted.info["coverage_alarm"], bool) and fitted.info["coverage_ratio"] > 0
 
     def test_only_generator_released(self, fitted, tmp_path):
         from safetensors.torch import load_file
@@ -214,3 +215,13 @@ def test_canaries_planting(shop):
     assert fresh.n_items == shop.n_items + 30
     assert fresh.n_users == shop.n_users + int(can2.planted.sum())
     assert sp.csr_matrix(fresh.X[:, shop.n_items:]).nnz == 3 * int(can2.planted.sum())
+
+
+def test_real_coverage_cuts_each_profile_to_k_items():
+    """The coverage alarm's reference: distinct items over n users' profiles cut to k random items each."""
+    from recgan.synth.gan import real_coverage
+
+    assert real_coverage(sp.identity(6, format="csr"), n=6, k=20) == 1.0  # six users, six distinct items
+    one_heavy = sp.csr_matrix(np.ones((1, 100)))
+    assert real_coverage(one_heavy, n=1, k=20) == pytest.approx(0.2)  # 20 of the 100 items
+    assert real_coverage(one_heavy, n=1, k=20, seed=1) == pytest.approx(0.2)

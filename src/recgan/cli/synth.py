@@ -163,6 +163,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
         msg += f"; user-level DP: epsilon={synth.privacy['epsilon']:.3g}, delta={synth.privacy['delta']:.3g}"
     if synth.info.get("collapse_alarm"):
         msg += "; WARNING: collapse alarm raised (generated users look alike)"
+    if synth.info.get("coverage_alarm"):
+        msg += (f"; WARNING: coverage alarm raised (generated top-20 lists cover "
+                f"{synth.info.get('coverage_ratio', 0):.0%} of the items as many real profiles cover: the long "
+                "tail is lost)")
     _log(msg)
     _log(f"generator folder: {out}")
     return 0

@@ -52,6 +52,25 @@ from recgan.synth.base import ProfileDecoder, SynthConfig, Synthesizer, dense_ba
 from recgan.synth.sampler import N_LEVELS, draw_masks
 from recgan.synth.spectral import linear_generator, spectral_basis, union_profiles
 
+COVERAGE_ALARM = 0.5
+"""The coverage alarm fires when the generated users' top-20 lists cover less than this share of the items
+that as many real users' profiles (each cut to 20 random items) cover: the generator has lost the long tail
+even though its lists may all differ (what the collapse alarm checks)."""
+
+
+def real_coverage(X: sp.csr_matrix, n: int = 256, k: int = 20, seed: int = 12345) -> float:
+    """Distinct items / catalogue size over ``n`` random users' profiles, each cut to ``k`` random items:
+    the reference of the coverage alarm (vectorised: one random key per entry, rank within its row)."""
+    X = sp.csr_matrix(X)
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(X.shape[0], min(n, X.shape[0]), replace=False)
+    sub = X[np.sort(rows)]
+    row_of = np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr))
+    order = np.lexsort((rng.random(sub.nnz), row_of))
+    rank = np.empty(sub.nnz, np.int64)
+    rank[order] = np.arange(sub.nnz) - sub.indptr[row_of[order]]
+    return len(np.unique(sub.indices[rank < k])) / max(X.shape[1], 1)
+
 
 @dataclass
 class GANConfig(SynthConfig):
@@ -264,6 +283,8 @@ class BehaviourSynthesizer(Synthesizer):
                               f"{cfg.pretrain_epochs}, {lr_g})")
 
         self._fit_activity(counts)
+        # the coverage alarm's reference reads the real data, so it is not computed (nor released) under DP
+        ref_cov = None if private else real_coverage(mats[self.activity.base])
         self._build(n_ch, n_items, skip=spectral)
         G = self.generator.to(dev)
         dp = None
@@ -368,7 +389,7 @@ class BehaviourSynthesizer(Synthesizer):
                                 pe.lerp_(pg, 1 - cfg.ema)
             row = {"epoch": epoch, **{k: float(np.mean(v)) if v else float("nan") for k, v in stats.items()}}
             if epoch % cfg.diag_every == 0 or epoch == epochs:
-                row.update(self._collapse_check(ema, n_items, dev))
+                row.update(self._collapse_check(ema, n_items, dev, ref_cov))
             history.append(row)
         self.generator = ema.cpu().eval()
         seconds = time.perf_counter() - t0
@@ -379,21 +400,27 @@ class BehaviourSynthesizer(Synthesizer):
             "lr_g": lr_g, "discriminator_steps": d_steps, "fit_seconds": round(seconds, 3),
             "loss": loss_kind, "pac": pac, "collapse_alarm": bool(last.get("collapse_alarm", 0.0)),
             "distinct_lists": last.get("distinct_lists"), "item_coverage": last.get("item_coverage"),
+            "coverage_alarm": bool(last.get("coverage_alarm", 0.0)), "coverage_ratio": last.get("coverage_ratio"),
             "history": history,
         }
         if dp is not None:
             self.privacy = dp.statement()
             self.info["dp_planning_seconds"] = round(dp.planning_seconds, 3)
 
-    def _collapse_check(self, G: ProfileDecoder, n_items: int, dev: torch.device, n: int = 256) -> dict[str, float]:
+    def _collapse_check(self, G: ProfileDecoder, n_items: int, dev: torch.device, ref_cov: float | None,
+                        n: int = 256) -> dict[str, float]:
         gen = torch.Generator().manual_seed(12345)
         sizes = self.activity.sample(n, np.random.default_rng(12345), self.funnel)
         with torch.no_grad():
             logits = G(self._z(n, gen, dev), torch.from_numpy(self.activity.levels(sizes)).to(dev))[:, self.activity.base]
             top = torch.topk(logits, min(20, n_items), dim=1).indices.cpu().numpy()
         distinct = distinct_lists(np.sort(top, 1))
-        return {"distinct_lists": distinct, "item_coverage": item_coverage(top, n_items),
-                "collapse_alarm": float(distinct < COLLAPSE_ALARM)}
+        out = {"distinct_lists": distinct, "item_coverage": item_coverage(top, n_items),
+               "collapse_alarm": float(distinct < COLLAPSE_ALARM)}
+        if ref_cov:  # not under DP: the reference is read from the real data
+            out["coverage_ratio"] = out["item_coverage"] / ref_cov
+            out["coverage_alarm"] = float(out["coverage_ratio"] < COVERAGE_ALARM)
+        return out
 
     # ------------------------------------------------------------------ sampling and state
     def _logits(self, sizes: np.ndarray, gen: torch.Generator) -> torch.Tensor:
