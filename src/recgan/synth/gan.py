@@ -49,13 +49,13 @@ from recgan.models.diagnostics import COLLAPSE_ALARM, distinct_lists, item_cover
 from recgan.models.gan_parts import d_loss, g_loss, gradient_penalty
 from recgan.models.torch_base import resolve_device, seed_everything
 from recgan.synth.base import ProfileDecoder, SynthConfig, Synthesizer, dense_batch, log_popularity, register
-from recgan.synth.sampler import N_LEVELS, draw_masks
+from recgan.synth.sampler import N_LEVELS, draw_masks, sample_profiles
 from recgan.synth.spectral import linear_generator, spectral_basis, union_profiles
 
 COVERAGE_ALARM = 0.5
-"""The coverage alarm fires when the generated users' top-20 lists cover less than this share of the items
-that as many real users' profiles (each cut to 20 random items) cover: the generator has lost the long tail
-even though its lists may all differ (what the collapse alarm checks)."""
+"""The coverage alarm fires when 256 generated users' sampled profiles (temperature 1, each cut to 20 random
+items) cover less than this share of the items that as many real profiles (cut the same way) cover: the
+generator has lost the long tail even though its users may all differ (what the collapse alarm checks)."""
 
 
 def real_coverage(X: sp.csr_matrix, n: int = 256, k: int = 20, seed: int = 12345) -> float:
@@ -412,13 +412,16 @@ class BehaviourSynthesizer(Synthesizer):
         gen = torch.Generator().manual_seed(12345)
         sizes = self.activity.sample(n, np.random.default_rng(12345), self.funnel)
         with torch.no_grad():
-            logits = G(self._z(n, gen, dev), torch.from_numpy(self.activity.levels(sizes)).to(dev))[:, self.activity.base]
-            top = torch.topk(logits, min(20, n_items), dim=1).indices.cpu().numpy()
+            full = G(self._z(n, gen, dev), torch.from_numpy(self.activity.levels(sizes)).to(dev))
+            top = torch.topk(full[:, self.activity.base], min(20, n_items), dim=1).indices.cpu().numpy()
         distinct = distinct_lists(np.sort(top, 1))
         out = {"distinct_lists": distinct, "item_coverage": item_coverage(top, n_items),
                "collapse_alarm": float(distinct < COLLAPSE_ALARM)}
         if ref_cov:  # not under DP: the reference is read from the real data
-            out["coverage_ratio"] = out["item_coverage"] / ref_cov
+            # the n users' sampled profiles (temperature 1), cut to 20 random items each like the reference
+            drawn = sample_profiles(full.float().cpu(), sizes, self.funnel, gen)[self.activity.base]
+            out["sample_coverage"] = real_coverage(drawn, n=n)
+            out["coverage_ratio"] = out["sample_coverage"] / ref_cov
             out["coverage_alarm"] = float(out["coverage_ratio"] < COVERAGE_ALARM)
         return out
 
