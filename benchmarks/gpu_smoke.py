@@ -52,7 +52,7 @@ def _params(model: str, params: dict) -> dict:
     return params
 
 
-def run_case(model: str, params: dict, device: str, train, test, work: Path) -> dict:
+def run_case(model: str, params: dict, device: str, train, test, folder: Path) -> dict:
     from recgan.evaluation.evaluator import evaluate
     from recgan.models.base import Recommender
     from recgan.training.fitting import fit_model
@@ -60,8 +60,7 @@ def run_case(model: str, params: dict, device: str, train, test, work: Path) -> 
     t0 = time.perf_counter()
     res = fit_model(model, train, {**_params(model, params), "device": device, "seed": 0}, early_stopping=False,
                     driver_options={"progress": False}, log=lambda m: None)
-    folder = res.model.save(work / model / str(len(list((work).glob("*")))))
-    loaded = Recommender.load(folder)
+    loaded = Recommender.load(res.model.save(folder))
     users = np.arange(min(50, train.n_users))
     same = bool(np.allclose(res.model.score(users), loaded.score(users), atol=1e-5))
     ndcg = float(evaluate(loaded, test, (10,)).metrics["ndcg@10"])
@@ -110,7 +109,7 @@ def main() -> int:
         work = Path(tmp)
         for case, model, params in CASES:
             try:
-                r = run_case(model, params, args.device, split.train, split.test, work)
+                r = run_case(model, params, args.device, split.train, split.test, work / case)
             except Exception as e:  # one failing case must not hide the others
                 r = {"error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc(limit=4)}
             twin = results.get(case.removesuffix("-bf16"), {}) if case.endswith("-bf16") else {}

@@ -28,6 +28,7 @@ from recgan.data.interactions import Interactions
 from recgan.errors import FoldInNotSupported, RecganError
 from recgan.models.base import register
 from recgan.models.diagnostics import alarms
+from recgan.models.ease import ease_weights
 from recgan.models.gan_parts import (
     LOSSES,
     d_loss,
@@ -414,8 +415,6 @@ class _LinearStart(torch.nn.Module):
 
     def __init__(self, body: torch.nn.Sequential, X: sp.csr_matrix, l2: float) -> None:
         super().__init__()
-        from recgan.models.easegan import ease_weights
-
         self.body = body
         self.n = X.shape[1]
         self.skip = torch.nn.Parameter(torch.from_numpy(ease_weights(sp.csr_matrix(X, dtype=np.float32), l2)))

@@ -10,10 +10,22 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse as sp
 
 from recgan.data.interactions import Interactions
 from recgan.models._itemitem import ItemItemModel
 from recgan.models.base import Config, register
+
+
+def ease_weights(X: sp.spmatrix, l2: float) -> np.ndarray:
+    """EASE closed form (Steck 2019): B = -P / diag(P), diag(B) = 0, P = (X^T X + l2 I)^-1; (n, n) float32,
+    C order (``inv`` returns Fortran order). ``X``: (users, n) weights."""
+    G = (X.T @ X).toarray().astype(np.float64)
+    G[np.diag_indices_from(G)] += l2
+    P = scipy.linalg.inv(G, overwrite_a=True, check_finite=False)
+    B = P / (-np.diag(P))
+    B[np.diag_indices_from(B)] = 0.0
+    return np.ascontiguousarray(B, dtype=np.float32)
 
 
 @dataclass
@@ -29,10 +41,5 @@ class EASE(ItemItemModel):
     tune_grid = {"l2": [50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0]}
 
     def _fit(self, data: Interactions, valid: Interactions | None) -> None:
-        X = data.X  # interaction weights (1.0 for plain implicit data; augmentation may down-weight)
-        G = (X.T @ X).toarray().astype(np.float64)
-        G[np.diag_indices_from(G)] += self.config.l2
-        P = scipy.linalg.inv(G, overwrite_a=True, check_finite=False)
-        B = P / (-np.diag(P))
-        B[np.diag_indices_from(B)] = 0.0
-        self.W_ = np.ascontiguousarray(B, dtype=np.float32)  # inv() returns Fortran order
+        # interaction weights (1.0 for plain implicit data; augmentation may down-weight)
+        self.W_ = ease_weights(data.X, self.config.l2)

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 import torch
 from torch import nn
@@ -43,6 +42,7 @@ from recgan.data.interactions import Interactions
 from recgan.errors import RecganError
 from recgan.models.base import register
 from recgan.models.diagnostics import alarms
+from recgan.models.ease import ease_weights
 from recgan.models.gan_parts import d_loss, d_output_summary, g_loss, grad_norm, gradient_penalty, mlp
 from recgan.models.torch_base import TorchConfig, TorchRecommender, csr_to_dense
 
@@ -117,16 +117,6 @@ class _ListCritic(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)
-
-
-def ease_weights(X: sp.csr_matrix, l2: float) -> np.ndarray:
-    """EASE closed form (Steck 2019): B = -P / diag(P), diag(B) = 0, P = (X^T X + l2 I)^-1; float32 C order."""
-    G = (X.T @ X).toarray().astype(np.float64)
-    G[np.diag_indices_from(G)] += l2
-    P = scipy.linalg.inv(G, overwrite_a=True, check_finite=False)
-    B = P / (-np.diag(P))
-    B[np.diag_indices_from(B)] = 0.0
-    return np.ascontiguousarray(B, dtype=np.float32)
 
 
 def _row_normalise(m: torch.Tensor, p: float) -> torch.Tensor:

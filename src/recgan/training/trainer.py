@@ -69,6 +69,13 @@ def _load_state(model: TorchRecommender, state: dict[str, torch.Tensor]) -> None
         mod.load_state_dict({k[len(pre) :]: v for k, v in state.items() if k.startswith(pre)})
 
 
+def _validate(model: TorchRecommender, valid: Interactions, k: int, opts: TrainerOptions) -> dict[str, float]:
+    """Validation metrics of the model as it is now (eval mode, no gradients, the model's precision)."""
+    model.set_train_mode(False)
+    with torch.no_grad(), model.autocast():
+        return validation_scores(model, valid, k, opts.max_eval_users, seed=model.config.seed)
+
+
 def train(model: TorchRecommender, data: Interactions, valid: Interactions | None, **options: Any) -> None:
     """Drive ``model`` (already built by ``_build``) through its epochs. See :class:`TrainerOptions`."""
     opts = TrainerOptions(**options)
@@ -101,9 +108,7 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
         if valid is not None and model.start_is_a_model and state["epoch"] == 0:
             # the untrained model is already a recommender (e.g. EASE): it competes as "epoch 0", so early
             # stopping can fall back to it when training only hurts on validation
-            model.set_train_mode(False)
-            with torch.no_grad(), model.autocast():
-                start = validation_scores(model, valid, k, opts.max_eval_users, seed=cfg.seed)
+            start = _validate(model, valid, k, opts)
             state.update(best_score=start[opts.metric], best_epoch=0)
             best = _copy_state(model)
             model.info["start_val"] = {f"val_{m}": v for m, v in start.items()}
@@ -120,10 +125,9 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
             if bad:
                 stats["nan_in"] = bad
             if valid is not None and (epoch % cfg.eval_every == 0 or epoch == n_epochs):
-                model.set_train_mode(False)
+                val = _validate(model, valid, k, opts)
+                stats.update({f"val_{m}": v for m, v in val.items()})
                 with torch.no_grad(), model.autocast():
-                    val = validation_scores(model, valid, k, opts.max_eval_users, seed=cfg.seed)
-                    stats.update({f"val_{m}": v for m, v in val.items()})
                     stats.update(model.epoch_diagnostics())
                 score = val[opts.metric]
                 if score > state["best_score"]:
