@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 
-from recgan.augment.grid import GridSpec, bucket_of, run_unit
-from recgan.augment.report import write_report
+from recgan.augment.grid import GridSpec, bucket_of, complete_unit, run_unit
+from recgan.augment.report import issue_targets, write_report
 from recgan.cli.main import main
 from recgan.data import RandomHoldout
 from recgan.testing import tiny_data
@@ -23,7 +23,7 @@ def test_tiny_grid_and_report(tmp_path):
         for seed in (0, 1):
             res = run_unit("tiny", setting, seed, s.train, s.test, spec, log=lambda m: None)
             assert set(res["runs"]) == {f"{m}|{st}" for m in spec.models
-                                        for st in ("none", "pop", "itemknn", "cfgan")}
+                                        for st in ("none", "pop", "itemknn", "ease-top", "cfgan")}
             vols = {k: v["generated"] for k, v in res["runs"].items() if not k.endswith("none")}
             assert len(set(vols.values())) == 1  # controls at equal volume
             (units / f"tiny__{setting}__s{seed}.json").write_text(json.dumps(res))
@@ -37,6 +37,25 @@ def test_tiny_grid_and_report(tmp_path):
     md2 = tmp_path / "cli.md"
     assert main(["augment", "--report-only", "--out", str(tmp_path / "grid"), "--results", str(md2)]) == 0
     assert md2.read_text().startswith("## GAN data augmentation")
+    t1 = issue_targets(js["rows"], js["buckets"], dataset="tiny")[0]
+    assert "better of the issue's controls (pop" in t1 or "better of the issue's controls (itemknn" in t1
+
+
+def test_complete_unit_adds_a_missing_control_as_a_fresh_unit_would():
+    """A unit written before ``ease-top`` existed gets exactly the runs a fresh unit has for it."""
+    s = RandomHoldout(0.2, 0).split(tiny_data(60, 40, empty_user=False))
+    spec = GridSpec(models=["ease", "itemknn"], cfgan_params={"epochs": 2, "g_hidden": (16,), "d_hidden": (8,)})
+    fresh = run_unit("tiny", "full", 0, s.train, s.test, spec, log=lambda m: None)
+    old = json.loads(json.dumps(fresh))
+    for m in spec.models:
+        del old["runs"][f"{m}|ease-top"]
+    old["spec"] = {"models": spec.models, "synth": False, "max_user_items": spec.max_user_items}
+    assert complete_unit(old, s.train, s.test, spec, log=lambda m: None)
+    for m in spec.models:
+        a, b = old["runs"][f"{m}|ease-top"], fresh["runs"][f"{m}|ease-top"]
+        assert a["generated"] == b["generated"] > 0
+        np.testing.assert_allclose(a["ndcg@10"], b["ndcg@10"], atol=1e-5)
+    assert not complete_unit(old, s.train, s.test, spec, log=lambda m: None)  # nothing left to add
 
 
 def test_bucket_labels():

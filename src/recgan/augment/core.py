@@ -40,7 +40,7 @@ SOURCE = "source"
 REAL, GENERATED = "real", "generated"
 GENERATORS = ("cfgan", "synth", "both")
 STRATEGIES = ("densify", "add-users", "both")
-CONTROL_SCORERS = {"pop": "pop", "itemknn": "itemknn"}
+CONTROL_SCORERS = {"pop": "pop", "itemknn": "itemknn", "ease-top": "ease"}
 """Control name -> registry name of the model whose top unseen items densify (equal volume and weight)."""
 
 CFGAN_AUGMENT_PARAMS: dict[str, Any] = {

@@ -2,11 +2,13 @@
 
 One *unit* = (dataset, setting, seed): make the sparse real train, carve a validation set from it, tune
 EASE's l2 and train CFGAN on the carve, choose (m, W) for CFGAN densification on the carve, then build every
-strategy at that same volume and weight (the controls: MostPopular / ItemKNN top unseen items; optionally
+strategy at that same volume and weight (the controls: MostPopular / ItemKNN / EASE top unseen items; optionally
 the synthesizer's added users and the independent-sampler control at equal n and W), fit every downstream
 model on each augmented log and evaluate on the untouched real test set, excluding only real training items.
 Each unit is written to ``DIR/units/<dataset>__<setting>__s<seed>.json`` as soon as it ends (a rerun skips
-finished units), so the report can be built from whatever has finished.
+finished units), so the report can be built from whatever has finished. A unit written before a control
+existed (``ease-top`` was added after the first grids) gets that control's runs added on the next run of
+the grid, at the unit's own (m, W) and l2, without redoing anything else.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from recgan.augment.core import (
+    CONTROL_SCORERS,
     add_users,
     carve,
     densify,
@@ -53,7 +56,10 @@ FIXED_EPOCHS = {"bpr": {"epochs": 20, "patience": 0}, "multvae": {"epochs": 30, 
 """Torch downstream models run a fixed, small epoch budget (no early stopping: a carve of an augmented log
 would put generated items into validation); the same budget for every strategy."""
 
-CONTROLS = ("pop", "itemknn")
+CONTROLS = ("pop", "itemknn", "ease-top")
+"""Densifiers that are not GANs, at the GAN's volume and weight: MostPopular, ItemKNN and EASE (the
+downstream EASE's own l2) top unseen items. ``ease-top`` (EASE densifying its own data) was the strongest
+densifier found during development (docs/augmentation.md)."""
 METRICS = ("ndcg@10", "recall@20")
 BUCKETS = (0, 5, 10, 20, 50, 100, 10**9)
 """Edges of the user-activity buckets (real training interactions): (0,5], (5,10], ..., (100, inf)."""
@@ -107,6 +113,55 @@ def _downstream(name: str, l2: float, seed: int, device: str):
     return model
 
 
+def _control(name: str, real: Interactions, l2: float, m: int, w: float, maxu: int | None,
+             users: np.ndarray):
+    """A control strategy: densify ``real`` with a non-GAN model's top ``m`` unseen items at weight ``w``."""
+    scorer = CONTROL_SCORERS[name]
+    gen = fit_densifier(scorer, real, params={"l2": l2} if scorer == "ease" else None)
+    return densify(real, gen, m, w, max_user_items=maxu, label=name, _top=top_unseen(gen, real.X, users, m))
+
+
+def _run(mname: str, sname: str, aug, real: Interactions, test: Interactions, l2: float, seed: int,
+         device: str, log=print) -> dict[str, Any]:
+    """Fit downstream model ``mname`` on an augmented log, evaluate on the real test set (real training items
+    excluded); per-user NDCG@10 / Recall@20 with each user's real training size."""
+    t1 = time.perf_counter()
+    model = _downstream(mname, l2, seed, device).fit(aug.data)
+    rep = evaluate(model, test, exclude=aug.exclude())
+    n_real = np.diff(real.X.indptr)
+    uidx = real.users.lookup(rep.users)
+    log(f"    {mname:8s} {sname:8s} ndcg@10 {rep.metrics['ndcg@10']:.4f} recall@20 {rep.metrics['recall@20']:.4f}")
+    return {
+        "metrics": {k: rep.metrics[k] for k in (*METRICS, "precision@20", "ndcg@20", "coverage@10")},
+        "users": [str(u) for u in rep.users],
+        "n_train": [int(n_real[i]) if i >= 0 else 0 for i in uidx],
+        **{k: np.round(rep.per_user[k], 5).tolist() for k in METRICS},
+        "seconds": round(time.perf_counter() - t1, 2),
+        "generated": int(aug.generated.nnz),
+    }
+
+
+def complete_unit(unit: dict[str, Any], train_full: Interactions, test: Interactions, spec: GridSpec,
+                  log=print) -> bool:
+    """Add the runs of controls missing from a unit written before they existed (same real data, l2, m, W
+    and downstream models as the unit). Returns whether anything was added."""
+    setting, seed, sel = unit["setting"], unit["seed"], unit["selection"]
+    models = unit.get("spec", {}).get("models", spec.models)
+    missing = [c for c in CONTROLS if any(f"{mn}|none" in unit["runs"] and f"{mn}|{c}" not in unit["runs"]
+                                          for mn in models)]
+    if not missing:
+        return False
+    real = scarcity(train_full, setting, seed)
+    maxu = None if setting.startswith("n") else unit.get("spec", {}).get("max_user_items", spec.max_user_items)
+    users = sparse_users(real, maxu)
+    for name in missing:
+        aug = _control(name, real, sel["ease_l2"], sel["m"], sel["weight"], maxu, users)
+        for mn in models:
+            if f"{mn}|none" in unit["runs"]:
+                unit["runs"][f"{mn}|{name}"] = _run(mn, name, aug, real, test, sel["ease_l2"], seed, spec.device, log)
+    return True
+
+
 def run_unit(dataset: str, setting: str, seed: int, train_full: Interactions, test: Interactions,
              spec: GridSpec, log=print) -> dict[str, Any]:
     """One (dataset, setting, seed) unit; returns its JSON-able result."""
@@ -121,10 +176,10 @@ def run_unit(dataset: str, setting: str, seed: int, train_full: Interactions, te
     base = no_augmentation(real)
     users = sparse_users(real, maxu)
     strategies = {"none": base}
-    for name, gen in (("pop", fit_densifier("pop", real)), ("itemknn", fit_densifier("itemknn", real)),
-                      ("cfgan", cf)):
-        strategies[name] = densify(real, gen, m, w, max_user_items=maxu, label=name,
-                                   _top=top_unseen(gen, real.X, users, m))
+    for name in CONTROLS:
+        strategies[name] = _control(name, real, l2, m, w, maxu, users)
+    strategies["cfgan"] = densify(real, cf, m, w, max_user_items=maxu, label="cfgan",
+                                  _top=top_unseen(cf, real.X, users, m))
     sel: dict[str, Any] = {"ease_l2": l2, "m": m, "weight": w, "table": table,
                            "cfgan_training": cf.info.get("training")}
     if spec.synth:
@@ -138,24 +193,10 @@ def run_unit(dataset: str, setting: str, seed: int, train_full: Interactions, te
         strategies["synth"] = add_users(base, syn, n, wn, seed)
         strategies["both"] = add_users(strategies["cfgan"], syn, n, wn, seed)
         sel.update({"n_users": n, "users_weight": wn, "users_table": t2})
-    n_real = np.diff(real.X.indptr)
     runs: dict[str, Any] = {}
     for mname in spec.models:
         for sname, aug in strategies.items():
-            t1 = time.perf_counter()
-            model = _downstream(mname, l2, seed, spec.device).fit(aug.data)
-            rep = evaluate(model, test, exclude=aug.exclude())
-            uidx = real.users.lookup(rep.users)
-            runs[f"{mname}|{sname}"] = {
-                "metrics": {k: rep.metrics[k] for k in (*METRICS, "precision@20", "ndcg@20", "coverage@10")},
-                "users": [str(u) for u in rep.users],
-                "n_train": [int(n_real[i]) if i >= 0 else 0 for i in uidx],
-                **{k: np.round(rep.per_user[k], 5).tolist() for k in METRICS},
-                "seconds": round(time.perf_counter() - t1, 2),
-                "generated": int(aug.generated.nnz),
-            }
-            log(f"    {mname:8s} {sname:8s} ndcg@10 {rep.metrics['ndcg@10']:.4f} recall@20 "
-                f"{rep.metrics['recall@20']:.4f}")
+            runs[f"{mname}|{sname}"] = _run(mname, sname, aug, real, test, l2, seed, spec.device, log)
     return {"dataset": dataset, "setting": setting, "seed": seed, "selection": sel, "runs": runs,
             "real_nnz": int(real.nnz), "n_users": real.n_users, "n_items": real.n_items,
             "seconds": round(time.perf_counter() - t0, 1)}
@@ -174,7 +215,13 @@ def run_grid(spec: GridSpec, out: str | Path, data_root: str | Path, log=print) 
             for seed in spec.seeds:
                 path = out / "units" / f"{ds}__{setting}__s{seed}.json"
                 if path.exists():
-                    log(f"[{ds} {setting} seed {seed}] done before, skipped")
+                    unit = json.loads(path.read_text())
+                    if complete_unit(unit, train, test, spec, log):
+                        with atomic_path(path) as tmp:
+                            Path(tmp).write_text(json.dumps(unit))
+                        log(f"[{ds} {setting} seed {seed}] done before; missing controls added")
+                    else:
+                        log(f"[{ds} {setting} seed {seed}] done before, skipped")
                     continue
                 log(f"[{ds} {setting} seed {seed}]")
                 res = run_unit(ds, setting, seed, train, test, spec, log)

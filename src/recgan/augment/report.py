@@ -20,9 +20,12 @@ from recgan.augment.grid import BUCKETS, CONTROLS, METRICS, bucket_of
 from recgan.evaluation import Report, paired_test
 
 GAN_STRATEGIES = ("cfgan", "synth", "both")
-ORDER = ("none", "pop", "itemknn", "indep", "cfgan", "synth", "both")
+ORDER = ("none", "pop", "itemknn", "ease-top", "indep", "cfgan", "synth", "both")
 SETTING_ORDER = ("n2", "n5", "n10", "cold", "full")
 ALPHA = 0.05
+ISSUE_CONTROLS = ("pop", "itemknn")
+"""The controls the issue names (target 1 is checked against the better of these; ``ease-top`` was added
+later and is reported beside them)."""
 
 
 def load_units(folder: str | Path) -> list[dict[str, Any]]:
@@ -94,6 +97,13 @@ def analyse(cells: dict[tuple, dict[str, Any]]) -> list[dict[str, Any]]:
                 row["p_ctrl_ndcg@10"] = paired_test(_report(c), _report(bc), "ndcg@10")["p_value"]
                 row["helps"] = bool(row.get("lift", 0) > 0 and row["p_none_ndcg@10"] < ALPHA
                                     and row["vs_ctrl"] > 0 and row["p_ctrl_ndcg@10"] < ALPHA)
+                issue = [s for s in ISSUE_CONTROLS if (ds, st, model, s) in cells]
+                if issue:
+                    ic = max(issue, key=lambda s: cells[(ds, st, model, s)]["ndcg@10"].mean())
+                    row["issue_control"] = ic
+                    row["vs_issue_ctrl"] = row["ndcg@10"] - float(cells[(ds, st, model, ic)]["ndcg@10"].mean())
+                    row["p_issue_ctrl"] = paired_test(_report(c), _report(cells[(ds, st, model, ic)]),
+                                                      "ndcg@10")["p_value"]
             rows.append(row)
     return rows
 
@@ -177,7 +187,7 @@ def markdown(rows: list[dict[str, Any]], bucket_rows: list[dict[str, Any]], unit
                   "| dataset | setting | strategy | bucket | users | NDCG@10 | none | change | p |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for b in bucket_rows:
-            if b["setting"] in ("full", "cold") and b["strategy"] in ("cfgan", "pop", "itemknn", "synth", "both"):
+            if b["setting"] in ("full", "cold") and b["strategy"] in ("cfgan", *CONTROLS, "synth", "both"):
                 lines.append(f"| {b['dataset']} | {b['setting']} | {b['strategy']} | {b['bucket']} | {b['users']} | "
                              f"{_f(b['ndcg@10'])} | {_f(b['none'])} | {100 * b['rel']:+.1f} % | {_p(b['p'])} |")
         lines.append("")
@@ -289,11 +299,15 @@ def issue_targets(rows: list[dict[str, Any]], bucket_rows: list[dict[str, Any]],
     if r is None:
         out.append(f"- Target 1 ({dataset}, n5, EASE, CFGAN densify): not run.")
     else:
-        ok = r["lift"] >= 0.03 and r["p_none_ndcg@10"] < ALPHA and r["vs_ctrl"] > 0 and r["p_ctrl_ndcg@10"] < ALPHA
+        ic, vs, p_ic = (r.get("issue_control", r["best_control"]), r.get("vs_issue_ctrl", r["vs_ctrl"]),
+                        r.get("p_issue_ctrl", r["p_ctrl_ndcg@10"]))
+        ok = r["lift"] >= 0.03 and r["p_none_ndcg@10"] < ALPHA and vs > 0 and p_ic < ALPHA
+        also = (f"; vs the best of every control ({r['best_control']}) {r['vs_ctrl']:+.4f} "
+                f"(p = {_p(r['p_ctrl_ndcg@10'])})") if r["best_control"] != ic else ""
         out.append(f"- Target 1 ({dataset}, 5 interactions per user, EASE, CFGAN densification): NDCG@10 "
                    f"{r['ndcg@10']:.4f} vs {r['ndcg@10'] / (1 + r['lift']):.4f} without augmentation "
-                   f"({100 * r['lift']:+.1f} %, p = {_p(r['p_none_ndcg@10'])}); vs the best control "
-                   f"({r['best_control']}) {r['vs_ctrl']:+.4f} (p = {_p(r['p_ctrl_ndcg@10'])}) over "
+                   f"({100 * r['lift']:+.1f} %, p = {_p(r['p_none_ndcg@10'])}); vs the better of the issue's "
+                   f"controls ({ic}) {vs:+.4f} (p = {_p(p_ic)}){also} over "
                    f"{r['n_seeds']} seeds: **{'met' if ok else 'NOT met'}**.")
     full = [b for b in bucket_rows if b["dataset"] == dataset and b["setting"] == "full"
             and b["strategy"] == "cfgan"]
