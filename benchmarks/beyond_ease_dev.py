@@ -2,6 +2,7 @@
 train only (the test file is never read). Prints EASE's carve score at each l2 of the benchmark's grid, then
 each variant's validation NDCG@20 per evaluation (epoch 0 = the untrained start where the model has one).
 
+    OMP_NUM_THREADS=1 python benchmarks/beyond_ease_dev.py --no-ease --pop-beta=-0.2,-0.1,-0.05,0.05,0.1
     OMP_NUM_THREADS=1 python benchmarks/beyond_ease_dev.py --dataset ml-100k-p1 \
         --variants '{"cfgan_ease": ["cfgan", {"mode": "user", "init": "ease", "init_l2": 500}]}'
 
@@ -42,6 +43,9 @@ def main() -> None:
     ap.add_argument("--no-ease", action="store_true", help="skip EASE's l2 sweep")
     ap.add_argument("--edlae", default="", help="comma list of dropout rates p: also sweep EDLAE (Steck 2020, "
                     "EASE with the ridge l2 + p/(1-p) diag(X^T X)), a non-adversarial reference")
+    ap.add_argument("--pop-beta", default="", help="comma list of beta: EASE (--l2) with each item's column "
+                    "of B scaled by popularity^beta, the headroom of a popularity calibration of EASE's lists")
+    ap.add_argument("--l2", type=float, default=500.0, help="EASE's l2 for --pop-beta")
     ap.add_argument("--out", default="/tmp/beyond_ease_dev")
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
@@ -59,6 +63,19 @@ def main() -> None:
         for l2 in EASE_GRID:
             s = validation_scores(EASE(l2=l2).fit(carve.train), carve.test, 20)
             print(f"EASE l2 {l2:g}: valid ndcg@20 {s['ndcg@20']:.4f} recall@20 {s['recall@20']:.4f}", flush=True)
+    betas = [float(x) for x in args.pop_beta.split(",") if x]
+    if betas:
+        import numpy as np
+
+        m = EASE(l2=args.l2).fit(carve.train)
+        W, pop = m.W_.copy(), np.asarray(carve.train.X.sum(0)).ravel() + 1.0
+        top, _ = m.recommend(np.arange(carve.train.n_users), 20)
+        print(f"EASE l2 {args.l2:g}: mean log popularity of its top-20 items {np.log(pop[top]).mean():.3f}, of the "
+              f"held-out items {np.log(pop[carve.test.X.indices]).mean():.3f}")
+        for beta in betas:
+            m.W_ = (W * (pop ** beta)[None, :]).astype(np.float32)
+            print(f"EASE l2 {args.l2:g} x popularity^{beta:g}: valid ndcg@20 "
+                  f"{validation_scores(m, carve.test, 20)['ndcg@20']:.4f}", flush=True)
     for p in [float(x) for x in args.edlae.split(",") if x]:
         for l2 in EASE_GRID:
             m = EASE(l2=l2).fit(carve.train)
