@@ -45,6 +45,28 @@ def test_augment_cfgan_densify_with_downstream(split_dir, tmp_path, capsys):
     assert "generated interactions" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("generator", ["ease", "pop", "itemknn"])
+def test_augment_baseline_densifier_volume_and_weight_chosen_on_the_carve(split_dir, tmp_path, generator):
+    out = tmp_path / generator
+    assert main(["augment", "--train", str(split_dir / "train.tsv"), "--generator", generator, "--seed", "0",
+                 "--max-user-items", "0", "--out", str(out)]) == 0
+    df = pd.read_csv(out / "augmented_train.tsv", sep="\t", dtype={"user": str, "item": str})
+    gen = df[df.source == "generated"]
+    sel = json.loads((out / "augment.json").read_text())["selection"]["densify"]
+    assert len(gen) > 0 and (gen.weight == sel["weight"]).all() and gen.groupby("user").size().max() == sel["m"]
+    assert len(sel["table"]) > 1  # several (m, W) scored on the validation carve
+    real = df[df.source == "real"]
+    assert not set(zip(gen.user, gen.item, strict=True)) & set(zip(real.user, real.item, strict=True))
+    assert (out / f"generator-{generator}" / "config.json").exists()
+
+
+def test_augment_baseline_densifier_rejects_cfgan_parameters(split_dir, tmp_path, capsys):
+    rc = main(["augment", "--train", str(split_dir / "train.tsv"), "--generator", "ease", "--out", str(tmp_path / "x"),
+               "--generator-param", "epochs=3"])
+    assert rc != 0 and "takes none" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()  # nothing half-written
+
+
 def test_augment_synth_add_users(split_dir, tmp_path):
     out = tmp_path / "syn"
     assert main(["augment", "--train", str(split_dir / "train.tsv"), "--generator", "synth", "--volume", "n=12",

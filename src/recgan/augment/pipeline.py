@@ -31,8 +31,12 @@ from recgan.augment.core import (
 from recgan.data.interactions import Interactions
 from recgan.errors import RecganError
 
-PAIRING = {"cfgan": "densify", "synth": "add-users", "both": "both"}
-"""Generator -> the strategy it implements (CFGAN densifies existing users, the synthesizer adds users)."""
+PAIRING = {"cfgan": "densify", "synth": "add-users", "both": "both", "pop": "densify", "itemknn": "densify",
+           "ease": "densify"}
+"""Generator -> the strategy it implements (CFGAN densifies existing users, the synthesizer adds users).
+``pop``, ``itemknn`` and ``ease`` densify with a non-GAN model's top unseen items (the grid's controls; EASE
+at the l2 tuned on the carve); in the grid they matched or beat CFGAN (docs/augmentation.md)."""
+BASELINE_DENSIFIERS = ("pop", "itemknn", "ease")
 
 EASE_L2_GRID = (50.0, 200.0, 500.0, 1000.0, 2000.0)
 
@@ -83,6 +87,8 @@ def augment_log(
         select_params: EASE parameters used to score candidates (default: l2 tuned on the carve).
     """
     check_pairing(generator, strategy)
+    if generator in BASELINE_DENSIFIERS and cfgan_params:
+        raise RecganError(f"generator parameters are for cfgan; {generator!r} takes none")
     real = target_only(train)
     ctr, cva = carve(real, seed)
     sel: dict[str, Any] = {}
@@ -93,8 +99,12 @@ def augment_log(
     gens: dict[str, Any] = {}
     aug = no_augmentation(real)
     if strategy in ("densify", "both"):
-        g = fit_densifier("cfgan", ctr, seed, params=cfgan_params, valid=cva, device=device)
-        gens["cfgan"] = g
+        name = generator if generator in BASELINE_DENSIFIERS else "cfgan"
+        if name == "cfgan":
+            g = fit_densifier("cfgan", ctr, seed, params=cfgan_params, valid=cva, device=device)
+        else:  # fitted on the carve's train like CFGAN, so the carve scores its (m, W) honestly
+            g = fit_densifier(name, ctr, params={"l2": select_params.get("l2", 500.0)} if name == "ease" else None)
+        gens[name] = g
         mg = (m,) if m is not None else DEFAULT_M_GRID
         wg = (weight,) if weight is not None else DEFAULT_W_GRID
         if len(mg) * len(wg) > 1:
@@ -104,7 +114,10 @@ def augment_log(
         else:
             m_, w_ = mg[0], wg[0]
             sel["densify"] = {"m": m_, "weight": w_, "table": []}
-        aug = densify(real, g, m_, w_, max_user_items=max_user_items, label="cfgan")
+        if name != "cfgan":  # the chosen (m, W) apply to a densifier refitted on all of the real log
+            g = fit_densifier(name, real, params={"l2": select_params.get("l2", 500.0)} if name == "ease" else None)
+            gens[name] = g
+        aug = densify(real, g, m_, w_, max_user_items=max_user_items, label=name)
     if strategy in ("add-users", "both"):
         s = fit_synthesizer(ctr, seed, synth_params)
         gens["synth"] = s

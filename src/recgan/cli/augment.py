@@ -23,7 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "With --report: run the augmentation grid (datasets x scarcity x seeds x strategies x "
                     "downstream models, with controls) and write its report.")
     add_data_args(p, required=False)
-    p.add_argument("--generator", choices=("cfgan", "synth", "both"), default="cfgan")
+    p.add_argument("--generator", choices=("cfgan", "synth", "both", "pop", "itemknn", "ease"), default="cfgan",
+                   help="cfgan (densify), synth (add users), both; or a non-GAN densifier: pop, itemknn, ease "
+                        "(top unseen items of MostPopular / ItemKNN / EASE; in the grid these matched or beat "
+                        "CFGAN, docs/augmentation.md)")
     p.add_argument("--strategy", choices=("densify", "add-users", "both"), default=None,
                    help="densify (with cfgan), add-users (with synth), both (with both); default: the "
                         "generator's own")
@@ -101,13 +104,14 @@ def cmd_augment(args: argparse.Namespace) -> int:
         m, n = None, m  # a single number is the synthetic-user count for add-users
     train = load_data_args(args)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     res = augment_log(train, generator=args.generator, strategy=strategy, m=m, n_users=n, weight=args.weight,
                       seed=args.seed, max_user_items=args.max_user_items or None, device=args.device, log=_log,
                       cfgan_params=parse_params(args.generator_param), synth_params=parse_params(args.synth_param))
+    out.mkdir(parents=True, exist_ok=True)  # only once there is something to write
     res.augmented.write_tsv(out / "augmented_train.tsv")
-    if "cfgan" in res.generators:
-        res.generators["cfgan"].save(out / "generator-cfgan")
+    for name in ("cfgan", "pop", "itemknn", "ease"):
+        if name in res.generators:
+            res.generators[name].save(out / f"generator-{name}")
     if "synth" in res.generators:
         res.generators["synth"].save(out / "generator-synth")
     summary = {"info": res.augmented.info, "selection": res.selection}
