@@ -137,7 +137,10 @@ def _f(x: float, d: int = 4) -> str:
 
 
 def _p(x: float | None) -> str:
-    return "-" if x is None else f"{x:.2g}"
+    """A p-value for a table; one that underflowed to 0 is written as such, not as a bare 0."""
+    if x is None:
+        return "-"
+    return "< 1e-300" if x < 1e-300 else f"{x:.2g}"
 
 
 def markdown(rows: list[dict[str, Any]], bucket_rows: list[dict[str, Any]], units: list[dict[str, Any]],
