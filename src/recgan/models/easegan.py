@@ -21,6 +21,8 @@ are excluded at ranking time too). Losses:
   whole *list* as a distribution over items, summarised as its mean embedding, next to the condition's mean
   embedding: real = uniform over the held-out items, fake = softmax(G(c)) (differentiable). D is an MLP on
   [c_summary, list_summary]; objectives from :mod:`recgan.models.gan_parts` (non-saturating, WGAN-GP, hinge).
+  ``list_mode="sampled"``: the fake list is ``list_k`` items drawn from softmax(G(c)) (Gumbel top-k) and G
+  learns from D by REINFORCE (docs/models/ease-gan.md: no better than the soft lists).
 
 ``adv_weight = 0`` is the ablation: no discriminator is built or trained; everything else is identical.
 Scores = G(full history), so fold-in is exact (the condition is the history). Cost per batch: a sparse-dense
@@ -37,6 +39,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from recgan.data.interactions import Interactions
 from recgan.errors import RecganError
@@ -47,6 +50,7 @@ from recgan.models.gan_parts import d_loss, d_output_summary, g_loss, grad_norm,
 from recgan.models.torch_base import TorchConfig, TorchRecommender, csr_to_dense
 
 ADV_LOSSES = ("nonsaturating", "wgan-gp", "hinge")
+LIST_MODES = ("soft", "sampled")
 
 
 @dataclass
@@ -65,6 +69,13 @@ class EASEGANConfig(TorchConfig):
     """Weight of the adversarial loss in G's objective; 0 = the non-adversarial ablation (no discriminator)."""
     loss: str = "nonsaturating"
     """Adversarial objective: "nonsaturating", "wgan-gp" or "hinge"."""
+    list_mode: str = "soft"
+    """What D sees as the fake list: "soft" (softmax(G(c)) as a distribution, differentiable) or "sampled"
+    (``list_k`` items drawn without replacement from softmax(G(c)) by Gumbel top-k, uniform over them, i.e. a
+    discrete list like the ones shown; G then learns from D by REINFORCE with a batch-mean baseline, reward =
+    -(G's per-row adversarial loss), score = sum of the sampled items' log-probabilities)."""
+    list_k: int = 10
+    """Length of a sampled fake list (``list_mode="sampled"``)."""
     gp_weight: float = 10.0
     """Gradient-penalty weight for "wgan-gp"."""
     d_dim: int = 64
@@ -143,6 +154,8 @@ class EASEGAN(TorchRecommender):
             raise RecganError(f"parameter 'dropout' must be in [0, 1), got {c.dropout}")
         if c.adv_weight < 0 or c.l2 <= 0 or c.base_scale <= 0 or c.noise < 0:
             raise RecganError("adv_weight and noise must be >= 0; l2 and base_scale > 0")
+        if c.list_mode not in LIST_MODES or c.list_k < 1:
+            raise RecganError(f"parameter 'list_mode' must be one of {list(LIST_MODES)} and list_k >= 1")
         if min(c.hidden, c.d_dim, c.d_hidden, c.batch_size, c.epochs) < 1:
             raise RecganError("hidden, d_dim, d_hidden, batch_size and epochs must be >= 1")
         self._restoring = False
@@ -225,13 +238,8 @@ class EASEGAN(TorchRecommender):
             st["loss_rec"].append(rec.detach())
             loss = rec
             if self.D is not None:
-                p = torch.softmax(logits, 1)[has_t]
                 cd, tw = _row_normalise(kept_d, 1)[has_t], tw[has_t]
-                self._d_step(cd, tw, p.detach(), st)
-                self.D.requires_grad_(False)  # G's step needs gradients through D, not D's own
-                adv = g_loss(c.loss, self.D(self.D.summaries(cd, p)))
-                self.D.requires_grad_(True)
-                st["loss_g"].append(adv.detach())
+                adv = (self._sampled_adv if c.list_mode == "sampled" else self._soft_adv)(logits[has_t], cd, tw, st)
                 loss = loss + c.adv_weight * adv
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
@@ -239,6 +247,34 @@ class EASEGAN(TorchRecommender):
             self.opt_g.step()
         st["base_scale"].append(self.R.log_scale.detach().exp())
         return {k: float(torch.stack(v).mean()) for k, v in st.items()}
+
+    def _soft_adv(self, logits: torch.Tensor, cd: torch.Tensor, tw: torch.Tensor, st: dict) -> torch.Tensor:
+        """D step, then G's adversarial loss with softmax(G(c)) as the (differentiable) fake list."""
+        p = torch.softmax(logits, 1)
+        self._d_step(cd, tw, p.detach(), st)
+        self.D.requires_grad_(False)  # G's step needs gradients through D, not D's own
+        adv = g_loss(self.config.loss, self.D(self.D.summaries(cd, p)))
+        self.D.requires_grad_(True)
+        st["loss_g"].append(adv.detach())
+        return adv
+
+    def _sampled_adv(self, logits: torch.Tensor, cd: torch.Tensor, tw: torch.Tensor, st: dict) -> torch.Tensor:
+        """D step on discrete fake lists (``list_k`` items drawn without replacement from softmax(logits) by
+        Gumbel top-k; condition items have logit -inf so are never drawn), then G's REINFORCE surrogate:
+        mean over rows of (row loss - batch mean) * log-probability of the row's drawn items."""
+        c = self.config
+        u = torch.rand(logits.shape, generator=self.gen).to(logits.device).clamp_min(1e-20)
+        k = min(c.list_k, logits.shape[1])
+        idx = (logits.detach() - torch.log(-torch.log(u))).topk(k, 1).indices  # (b, k)
+        ok = torch.isfinite(logits.gather(1, idx)).float()  # a row with < k drawable items: only those count
+        fake = torch.zeros_like(logits).scatter_(1, idx, ok / ok.sum(1, keepdim=True).clamp_min(1.0))
+        self._d_step(cd, tw, fake, st)
+        with torch.no_grad():
+            out = self.D(self.D.summaries(cd, fake)).squeeze(1)
+            row_loss = F.softplus(-out) if c.loss == "nonsaturating" else -out  # g_loss per row
+        st["loss_g"].append(row_loss.mean())
+        logp = (torch.log_softmax(logits, 1).gather(1, idx).nan_to_num(neginf=0.0) * ok).sum(1)
+        return ((row_loss - row_loss.mean()) * logp).mean()
 
     def _d_step(self, cond: torch.Tensor, real: torch.Tensor, fake: torch.Tensor, st: dict) -> None:
         """One discriminator step. cond, real, fake: (b, n_items) distributions over items (rows sum to 1):
