@@ -37,6 +37,8 @@ def test_tiny_grid_and_report(tmp_path):
     md2 = tmp_path / "cli.md"
     assert main(["augment", "--report-only", "--out", str(tmp_path / "grid"), "--results", str(md2)]) == 0
     assert md2.read_text().startswith("## GAN data augmentation")
+    assert main(["augment", "--report-only", "--out", str(tmp_path / "grid")]) == 0  # default: inside DIR
+    assert (tmp_path / "grid" / "report.md").read_text().startswith("## GAN data augmentation")
     t1 = issue_targets(js["rows"], js["buckets"], dataset="tiny")[0]
     assert "better of the issue's controls (pop" in t1 or "better of the issue's controls (itemknn" in t1
 

@@ -56,8 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--models", default="ease,itemknn,rp3beta,bpr,multvae", help="downstream models of the grid")
     g.add_argument("--synth", action="store_true", help="also run the synthesizer strategies in the grid")
     g.add_argument("--data-root", default="../shared", help="shared data root (default ../shared)")
-    g.add_argument("--results", default="benchmarks/results/60-augmentation.md",
-                   help="report Markdown file (a PNG and JSON are written beside it)")
+    g.add_argument("--results", default=None, metavar="FILE",
+                   help="report Markdown file (a PNG and JSON are written beside it); default DIR/report.md "
+                        "(the repository's benchmark passes benchmarks/results/60-augmentation.md)")
     g.add_argument("--report-only", action="store_true", help="rebuild the report from finished grid units")
     g.add_argument("--preamble", default=None, metavar="FILE",
                    help="Markdown inserted after the report's title (e.g. the grid commands and scope notes)")
@@ -179,6 +180,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
               f"(2-core CPU shared with other jobs; torch and BLAS on one thread).\n\n")
     if args.preamble:
         header += Path(args.preamble).read_text().rstrip() + "\n\n"
-    write_report(args.out, args.results, command, header=header)
-    print(f"wrote {args.results}")
+    results = args.results or str(Path(args.out) / "report.md")
+    write_report(args.out, results, command, header=header)
+    print(f"wrote {results}")
     return 0
