@@ -24,16 +24,13 @@ EASE_GRID = [50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0]
 
 
 def edlae_weights(X, l2: float, p: float):
-    """EDLAE's closed form (Steck 2020, full emphasis): EASE with the diagonal penalty l2 + p/(1-p) G_ii."""
+    """EDLAE's closed form (Steck 2020, full emphasis): EASE with the per-item ridge l2 + p/(1-p) (X^T X)_ii."""
     import numpy as np
-    import scipy.linalg
 
-    G = (X.T @ X).toarray().astype(np.float64)
-    G[np.diag_indices_from(G)] += l2 + p / (1 - p) * np.diag(G)
-    P = scipy.linalg.inv(G)
-    B = P / (-np.diag(P))
-    B[np.diag_indices_from(B)] = 0.0
-    return np.ascontiguousarray(B, dtype=np.float32)
+    from recgan.models.ease import ease_weights
+
+    gram_diag = np.asarray(X.multiply(X).sum(0), dtype=np.float64).ravel()
+    return ease_weights(X, l2 + p / (1 - p) * gram_diag)
 
 
 def main() -> None:

@@ -226,6 +226,12 @@ def fit_densifier(name: str, train: Interactions, seed: int = 0, *, params: dict
     return model.fit(real)
 
 
+def fit_baseline_densifier(name: str, train: Interactions, l2: float) -> Recommender:
+    """A non-GAN densifier (``pop``, ``itemknn`` or ``ease``) fitted on the real target data; ``l2`` is EASE's
+    ridge (the downstream EASE's, so EASE densifies with its own solution) and is ignored by the others."""
+    return fit_densifier(name, train, params={"l2": l2} if name == "ease" else None)
+
+
 def fit_synthesizer(train: Interactions, seed: int = 0, params: dict[str, Any] | None = None) -> Any:
     """The behaviour synthesizer (``gan``) fitted on the real target data, bounded epochs."""
     from recgan.synth import make_synthesizer

@@ -26,6 +26,7 @@ from recgan.augment.core import (
     add_users,
     carve,
     densify,
+    fit_baseline_densifier,
     fit_densifier,
     fit_synthesizer,
     no_augmentation,
@@ -116,8 +117,7 @@ def _downstream(name: str, l2: float, seed: int, device: str):
 def _control(name: str, real: Interactions, l2: float, m: int, w: float, maxu: int | None,
              users: np.ndarray):
     """A control strategy: densify ``real`` with a non-GAN model's top ``m`` unseen items at weight ``w``."""
-    scorer = CONTROL_SCORERS[name]
-    gen = fit_densifier(scorer, real, params={"l2": l2} if scorer == "ease" else None)
+    gen = fit_baseline_densifier(CONTROL_SCORERS[name], real, l2)
     return densify(real, gen, m, w, max_user_items=maxu, label=name, _top=top_unseen(gen, real.X, users, m))
 
 

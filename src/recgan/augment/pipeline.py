@@ -20,6 +20,7 @@ from recgan.augment.core import (
     add_users,
     carve,
     densify,
+    fit_baseline_densifier,
     fit_densifier,
     fit_synthesizer,
     no_augmentation,
@@ -100,10 +101,11 @@ def augment_log(
     aug = no_augmentation(real)
     if strategy in ("densify", "both"):
         name = generator if generator in BASELINE_DENSIFIERS else "cfgan"
+        l2 = select_params.get("l2", 500.0)
         if name == "cfgan":
             g = fit_densifier("cfgan", ctr, seed, params=cfgan_params, valid=cva, device=device)
         else:  # fitted on the carve's train like CFGAN, so the carve scores its (m, W) honestly
-            g = fit_densifier(name, ctr, params={"l2": select_params.get("l2", 500.0)} if name == "ease" else None)
+            g = fit_baseline_densifier(name, ctr, l2)
         gens[name] = g
         mg = (m,) if m is not None else DEFAULT_M_GRID
         wg = (weight,) if weight is not None else DEFAULT_W_GRID
@@ -115,8 +117,7 @@ def augment_log(
             m_, w_ = mg[0], wg[0]
             sel["densify"] = {"m": m_, "weight": w_, "table": []}
         if name != "cfgan":  # the chosen (m, W) apply to a densifier refitted on all of the real log
-            g = fit_densifier(name, real, params={"l2": select_params.get("l2", 500.0)} if name == "ease" else None)
-            gens[name] = g
+            g = gens[name] = fit_baseline_densifier(name, real, l2)
         aug = densify(real, g, m_, w_, max_user_items=max_user_items, label=name)
     if strategy in ("add-users", "both"):
         s = fit_synthesizer(ctr, seed, synth_params)

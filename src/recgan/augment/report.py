@@ -69,14 +69,26 @@ def _report(cell: dict[str, Any], mask: np.ndarray | None = None) -> Report:
     return Report({m: float(v.mean()) for m, v in pu.items()}, pu, users)
 
 
+def _best(cells: dict[tuple, dict[str, Any]], group: tuple, names: tuple[str, ...]) -> str | None:
+    """The strategy among ``names`` with the highest mean NDCG@10 in ``group`` (dataset, setting, model)."""
+    present = [s for s in names if (*group, s) in cells]
+    return max(present, key=lambda s: cells[(*group, s)]["ndcg@10"].mean()) if present else None
+
+
+def _versus(cell: dict[str, Any], other: dict[str, Any]) -> tuple[float, float]:
+    """(mean NDCG@10 difference, Wilcoxon p over seed-averaged per-user NDCG@10) of ``cell`` against ``other``."""
+    diff = float(cell["ndcg@10"].mean()) - float(other["ndcg@10"].mean())
+    return diff, paired_test(_report(cell), _report(other), "ndcg@10")["p_value"]
+
+
 def analyse(cells: dict[tuple, dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per (dataset, setting, model, strategy): means, stds, relative lift, p-values, verdict."""
     rows = []
     groups = sorted({k[:3] for k in cells}, key=lambda k: (k[0], _key_setting(k[1]), k[2]))
     for ds, st, model in groups:
         none = cells.get((ds, st, model, "none"))
-        ctrls = [s for s in (*CONTROLS, "indep") if (ds, st, model, s) in cells]
-        best_ctrl = max(ctrls, key=lambda s: cells[(ds, st, model, s)]["ndcg@10"].mean()) if ctrls else None
+        best_ctrl = _best(cells, (ds, st, model), (*CONTROLS, "indep"))
+        issue_ctrl = _best(cells, (ds, st, model), ISSUE_CONTROLS)
         for strat in ORDER:
             c = cells.get((ds, st, model, strat))
             if c is None:
@@ -92,18 +104,12 @@ def analyse(cells: dict[tuple, dict[str, Any]]) -> list[dict[str, Any]]:
                 for m in METRICS:
                     row[f"p_none_{m}"] = paired_test(_report(c), _report(none), m)["p_value"]
             if best_ctrl is not None and strat in GAN_STRATEGIES:
-                bc = cells[(ds, st, model, best_ctrl)]
-                row["vs_ctrl"] = row["ndcg@10"] - float(bc["ndcg@10"].mean())
-                row["p_ctrl_ndcg@10"] = paired_test(_report(c), _report(bc), "ndcg@10")["p_value"]
+                row["vs_ctrl"], row["p_ctrl_ndcg@10"] = _versus(c, cells[(ds, st, model, best_ctrl)])
                 row["helps"] = bool(row.get("lift", 0) > 0 and row["p_none_ndcg@10"] < ALPHA
                                     and row["vs_ctrl"] > 0 and row["p_ctrl_ndcg@10"] < ALPHA)
-                issue = [s for s in ISSUE_CONTROLS if (ds, st, model, s) in cells]
-                if issue:
-                    ic = max(issue, key=lambda s: cells[(ds, st, model, s)]["ndcg@10"].mean())
-                    row["issue_control"] = ic
-                    row["vs_issue_ctrl"] = row["ndcg@10"] - float(cells[(ds, st, model, ic)]["ndcg@10"].mean())
-                    row["p_issue_ctrl"] = paired_test(_report(c), _report(cells[(ds, st, model, ic)]),
-                                                      "ndcg@10")["p_value"]
+                if issue_ctrl is not None:
+                    row["issue_control"] = issue_ctrl
+                    row["vs_issue_ctrl"], row["p_issue_ctrl"] = _versus(c, cells[(ds, st, model, issue_ctrl)])
             rows.append(row)
     return rows
 

@@ -110,11 +110,8 @@ def cmd_augment(args: argparse.Namespace) -> int:
                       cfgan_params=parse_params(args.generator_param), synth_params=parse_params(args.synth_param))
     out.mkdir(parents=True, exist_ok=True)  # only once there is something to write
     res.augmented.write_tsv(out / "augmented_train.tsv")
-    for name in ("cfgan", "pop", "itemknn", "ease"):
-        if name in res.generators:
-            res.generators[name].save(out / f"generator-{name}")
-    if "synth" in res.generators:
-        res.generators["synth"].save(out / "generator-synth")
+    for name, generator in res.generators.items():
+        generator.save(out / f"generator-{name}")
     summary = {"info": res.augmented.info, "selection": res.selection}
     if args.downstream:
         summary["downstream"] = _downstream(args, train, res.augmented)

@@ -17,9 +17,10 @@ from recgan.models._itemitem import ItemItemModel
 from recgan.models.base import Config, register
 
 
-def ease_weights(X: sp.spmatrix, l2: float) -> np.ndarray:
-    """EASE closed form (Steck 2019): B = -P / diag(P), diag(B) = 0, P = (X^T X + l2 I)^-1; (n, n) float32,
-    C order (``inv`` returns Fortran order). ``X``: (users, n) weights."""
+def ease_weights(X: sp.spmatrix, l2: float | np.ndarray) -> np.ndarray:
+    """EASE closed form (Steck 2019): B = -P / diag(P), diag(B) = 0, P = (X^T X + diag(l2))^-1; (n, n)
+    float32, C order (``inv`` returns Fortran order). ``X``: (users, n) weights; ``l2``: one ridge for every
+    item, or an (n,) array of per-item ridges (e.g. EDLAE's l2 + p/(1-p) (X^T X)_ii)."""
     G = (X.T @ X).toarray().astype(np.float64)
     G[np.diag_indices_from(G)] += l2
     P = scipy.linalg.inv(G, overwrite_a=True, check_finite=False)
