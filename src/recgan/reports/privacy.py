@@ -131,10 +131,23 @@ def canary_reproduction(synthetic: sp.csr_matrix, canaries: sp.csr_matrix, thres
             "max_overlap": best.round(4).tolist()}
 
 
-def _clopper_pearson(k: int, n: int, alpha: float) -> tuple[float, float]:
-    lo = 0.0 if k == 0 else float(stats.beta.ppf(alpha / 2, k, n - k + 1))
-    hi = 1.0 if k == n else float(stats.beta.ppf(1 - alpha / 2, k + 1, n - k))
+def _clopper_pearson(k: np.ndarray | int, n: int, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided Clopper-Pearson interval (each side alpha / 2) of k successes in n trials (arrays of k)."""
+    k = np.asarray(k, np.float64)
+    with np.errstate(invalid="ignore"):
+        lo = np.where(k == 0, 0.0, stats.beta.ppf(alpha / 2, np.maximum(k, 1), n - k + 1))
+        hi = np.where(k == n, 1.0, stats.beta.ppf(1 - alpha / 2, k + 1, np.maximum(n - k, 1)))
     return lo, hi
+
+
+def _eps_from_rates(tpr: np.ndarray, fpr_hi: np.ndarray, tpr_lo_for_neg: np.ndarray, fpr_lo_ok: np.ndarray,
+                    delta: float) -> np.ndarray:
+    """max(log((TPR - delta) / FPR), log((1 - FPR - delta) / (1 - TPR))) elementwise, 0 where undefined."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where((fpr_hi > 0) & (tpr - delta > 0), np.log((tpr - delta) / fpr_hi), 0.0)
+        b = np.where((tpr_lo_for_neg < 1) & (1 - fpr_lo_ok - delta > 0),
+                     np.log((1 - fpr_lo_ok - delta) / (1 - tpr_lo_for_neg)), 0.0)
+    return np.nan_to_num(np.maximum(np.maximum(a, b), 0.0), posinf=0.0)
 
 
 def epsilon_lower_bound(scores: np.ndarray, planted: np.ndarray, delta: float, alpha: float = 0.05) -> dict:
@@ -142,25 +155,25 @@ def epsilon_lower_bound(scores: np.ndarray, planted: np.ndarray, delta: float, a
 
     Each canary is a trial: planted (in training) or not, and the audit guesses "planted" when its score is
     at least a threshold. For (eps, delta)-DP, TPR <= e^eps FPR + delta and (1 - FPR) <= e^eps (1 - TPR) +
-    delta, so eps >= log((TPR - delta) / FPR) and eps >= log((1 - FPR - delta) / (1 - TPR)). TPR / FPR are replaced by their Clopper-Pearson bounds at
-    confidence 1 - alpha (Bonferroni over every threshold tried), the best threshold is kept."""
+    delta, so eps >= log((TPR - delta) / FPR) and eps >= log((1 - FPR - delta) / (1 - TPR)). TPR / FPR are
+    replaced by their Clopper-Pearson bounds at confidence 1 - alpha (Bonferroni over every threshold tried),
+    the best threshold is kept (``epsilon_lb``). ``epsilon_point``: the same bound at the observed rates (no
+    confidence; an FPR of 0 counts as one false positive), the top of the interval [epsilon_lb, epsilon_point]
+    the audit supports. Vectorised over thresholds."""
     scores, planted = np.asarray(scores, np.float64), np.asarray(planted, bool)
     n_in, n_out = int(planted.sum()), int((~planted).sum())
     if not n_in or not n_out:
-        return {"epsilon_lb": 0.0, "n_in": n_in, "n_out": n_out}
+        return {"epsilon_lb": 0.0, "epsilon_point": 0.0, "n_in": n_in, "n_out": n_out}
     thresholds = np.unique(scores)
     a = alpha / max(1, len(thresholds))
-    best, best_thr = 0.0, None
-    for t in thresholds:
-        tp, fp = int((scores[planted] >= t).sum()), int((scores[~planted] >= t).sum())
-        tpr_lo, tpr_hi = _clopper_pearson(tp, n_in, a)
-        fpr_lo, fpr_hi = _clopper_pearson(fp, n_out, a)
-        cands = []
-        if fpr_hi > 0 and tpr_lo - delta > 0:
-            cands.append(np.log((tpr_lo - delta) / fpr_hi))
-        if tpr_lo < 1 and (1 - fpr_hi) - delta > 0:
-            cands.append(np.log(((1 - fpr_hi) - delta) / (1 - tpr_lo)))
-        for e in cands:
-            if e > best:
-                best, best_thr = float(e), float(t)
-    return {"epsilon_lb": best, "n_in": n_in, "n_out": n_out, "threshold": best_thr, "confidence": 1 - alpha}
+    pin, pout = np.sort(scores[planted]), np.sort(scores[~planted])
+    tp = n_in - np.searchsorted(pin, thresholds, side="left")
+    fp = n_out - np.searchsorted(pout, thresholds, side="left")
+    tpr_lo, _ = _clopper_pearson(tp, n_in, a)
+    _, fpr_hi = _clopper_pearson(fp, n_out, a)
+    eps = _eps_from_rates(tpr_lo, fpr_hi, tpr_lo, fpr_hi, delta)
+    tpr, fpr = tp / n_in, np.maximum(fp, 1) / n_out
+    point = _eps_from_rates(tpr, fpr, np.minimum(tpr, 1 - 1 / n_in), fp / n_out, delta)
+    j = int(np.argmax(eps))
+    return {"epsilon_lb": float(eps[j]), "epsilon_point": float(point.max()), "n_in": n_in, "n_out": n_out,
+            "threshold": float(thresholds[j]) if eps[j] > 0 else None, "confidence": 1 - alpha}
