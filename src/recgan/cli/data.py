@@ -13,6 +13,7 @@ from recgan.data.fetch import DATASETS, fetch
 from recgan.data.simulate import simulate, write_log
 from recgan.data.splits import LeaveOneOut, RandomHoldout, TemporalGlobal, UserHoldout, validation_carve
 from recgan.errors import RecganError
+from recgan.io import check_replaceable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,7 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--foldin-fraction", type=float, default=0.8, help="user holdout: share of items given")
     q.add_argument("--valid-fraction", type=float, default=0.0, help="also carve valid.tsv out of train")
     q.add_argument("--seed", type=int, default=0)
-    q.add_argument("--out", required=True, help="split folder to write")
+    q.add_argument("--out", required=True, metavar="DIR",
+                   help="split folder to write; an existing split folder there is replaced whole, any other "
+                        "existing file or non-empty folder is refused")
     q.set_defaults(func=cmd_split)
 
 
@@ -91,6 +94,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_split(args: argparse.Namespace) -> int:
+    check_replaceable(args.out, "split")  # before any work
     data = load_data_args(args, "input")
     if args.method == "random":
         splitter = RandomHoldout(args.fraction, args.seed)

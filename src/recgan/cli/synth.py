@@ -11,6 +11,7 @@ from pathlib import Path
 
 from recgan.cli.common import add_data_args, load_data_args, parse_params, positive_int, write_frame
 from recgan.errors import RecganError
+from recgan.io import check_replaceable
 
 GENERATORS = ("gan", "vae", "independent")
 UTILITY_MAX_ITEMS = 20_000
@@ -23,10 +24,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "anyone in it.")
     ssub = p.add_subparsers(dest="synth_command", metavar="ACTION", required=True)
 
-    q = ssub.add_parser("fit", help="fit a behaviour generator and write its folder")
+    from recgan.synth import REGISTRY
+
+    q = ssub.add_parser("fit", help="fit a behaviour generator and write its folder",
+                        epilog="generators ('recgan models NAME' lists a generator's parameters):\n"
+                               + REGISTRY.help_table(),
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_args(q)
-    q.add_argument("--generator", choices=GENERATORS, default="gan",
-                   help="gan (default), or a baseline: vae, independent")
+    q.add_argument("--generator", choices=REGISTRY.names(), default="gan",
+                   help="gan (default), or another generator listed below")
     q.add_argument("--dp-epsilon", type=float, default=None, metavar="E",
                    help="user-level differential privacy with this epsilon (gan only; needs opacus)")
     q.add_argument("--dp-delta", type=float, default=None, metavar="D", help="DP delta (default 1e-5)")
@@ -44,7 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "write them to DIR/canaries.tsv for 'synth report --canaries', with N decoys (equally rare "
                         "combinations, never planted: the chance level) in DIR/decoys.tsv for '--decoys'")
     q.add_argument("--seed", type=int, default=0)
-    q.add_argument("--out", required=True, metavar="DIR", help="generator folder to write")
+    q.add_argument("--out", required=True, metavar="DIR",
+                   help="generator folder to write; an existing generator folder there is replaced whole, any "
+                        "other existing file or non-empty folder is refused")
     q.set_defaults(func=cmd_fit)
 
     q = ssub.add_parser("sample", help="draw synthetic users from a generator folder",
@@ -65,7 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="real users never used in training, whole profiles: a file, or the folder of "
                         "'recgan data split --method user' (its foldin.tsv + test.tsv)")
     q.add_argument("--synthetic", required=True, metavar="FILE")
-    q.add_argument("--out", required=True, metavar="REPORT_DIR")
+    q.add_argument("--out", required=True, metavar="REPORT_DIR",
+                   help="report folder to write; an existing report folder there is replaced whole, any other "
+                        "existing file or non-empty folder is refused")
     q.add_argument("--model", default=None, metavar="DIR",
                    help="the generator folder that made FILE (for its DP statement; default: FILE's .json sidecar)")
     q.add_argument("--canaries", default=None, metavar="FILE", help="canary users planted in training (user<TAB>item)")
@@ -89,6 +99,7 @@ def _log(msg: str) -> None:
 def cmd_fit(args: argparse.Namespace) -> int:
     from recgan.synth import make_synthesizer
 
+    check_replaceable(args.out, "synthesizer")  # before any work
     params = parse_params(args.param)
     params["seed"] = args.seed
     if args.epochs is not None:
@@ -200,6 +211,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from recgan.reports.synth_report import align_frame, build_report, write_report
     from recgan.synth import IndependentSampler, VAESynthesizer, load_synthesizer
 
+    check_replaceable(args.out, "synth-report")  # before any work
     train = load_interactions(args.train, target=args.target)
     hold_path = Path(args.holdout)
     if hold_path.is_dir():  # a 'recgan data split --method user' folder: held-out users = foldin + test
