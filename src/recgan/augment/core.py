@@ -21,6 +21,7 @@ Scarcity transforms (:func:`keep_per_user`, :func:`cold_items`) make the sparse 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recgan.core.trainer import TrainingOptions
 from recgan.data.ids import IdMap
 from recgan.data.interactions import ITEM, USER, WEIGHT, Interactions
 from recgan.data.splits import _within_row_rank, validation_carve
@@ -220,8 +222,7 @@ def fit_densifier(name: str, train: Interactions, seed: int = 0, *, params: dict
     if name == "cfgan":
         cls = get_model_class("cfgan")
         model = cls(**{**CFGAN_AUGMENT_PARAMS, **(params or {}), "seed": seed, "device": device})
-        model.driver_options = {"progress": False}
-        return model.fit(real, valid)
+        return model.fit(real, valid, TrainingOptions(progress=False))
     model = get_model_class(name)(**(params or {}))
     return model.fit(real)
 
@@ -300,15 +301,47 @@ DEFAULT_N_GRID = (0.25, 1.0)
 """Synthetic users added, as a multiple of the number of real users."""
 
 
-def validation_ndcg(model_name: str, params: dict[str, Any], aug: Augmented, valid: Interactions,
+def validation_per_user(model_name: str | Callable[[], Recommender], params: dict[str, Any], aug: Augmented,
+                        valid: Interactions, k: int = 20) -> np.ndarray:
+    """Per-user NDCG@k, float (n,), of ``model_name`` (a registry name built with ``params``, or a factory
+    of unfitted models) fitted on ``aug``, for the n users with validation items in ``valid`` (real users
+    of the carve, in index order); only the real training items are excluded. Its mean is
+    :func:`validation_ndcg`; the paired test of ``--generator auto`` compares these."""
+    from recgan.metrics import hits_from_lists, ndcg_at
+
+    model = (model_name() if callable(model_name) else get_model_class(model_name)(**params)).fit(aug.data)
+    V = sp.csr_matrix(valid.X)
+    users = np.flatnonzero(np.diff(V.indptr) > 0)
+    if len(users) == 0:
+        return np.zeros(0)
+    top, _ = model.recommend(users, k, exclude=aug.exclude())
+    Vu = V[users]
+    return ndcg_at(hits_from_lists(top, Vu), np.diff(Vu.indptr), k)
+
+
+def validation_ndcg(model_name: str | Callable[[], Recommender], params: dict[str, Any], aug: Augmented, valid: Interactions,
                     k: int = 20) -> float:
     """NDCG@k on ``valid`` (real users of the carve) of ``model_name`` fitted on ``aug``; only the real
     training items are excluded."""
-    from recgan.training.validation import validation_scores
+    per_user = validation_per_user(model_name, params, aug, valid, k)
+    return float(per_user.mean()) if len(per_user) else 0.0
 
-    model = get_model_class(model_name)(**params).fit(aug.data)
-    V = pad_rows(valid.X, aug.data.n_users)
-    return validation_scores(_Excluding(model, aug.exclude()), V, k)[f"ndcg@{k}"]
+
+@dataclass
+class Selection:
+    """Volume and weight chosen on the validation carve for one generator.
+
+    Attributes:
+        setting: the chosen ``{"m": .., "weight": ..}`` (densify) or ``{"n": .., "weight": ..}`` (add-users).
+        score: its validation NDCG@20.
+        per_user: float (n_valid_users,), its per-user validation NDCG@20 (:func:`validation_per_user`).
+        table: every scored setting with its validation NDCG@20.
+    """
+
+    setting: dict[str, Any]
+    score: float
+    per_user: np.ndarray
+    table: list[dict[str, Any]]
 
 
 class _Excluding:
@@ -321,29 +354,68 @@ class _Excluding:
         return self.model.recommend(users, k, exclude=self.exclude)
 
 
-def select_densify(
+def choose_densify(
     carve_train: Interactions, carve_valid: Interactions, generator: Recommender, *,
-    model_name: str = "ease", params: dict[str, Any] | None = None, max_user_items: int | None = None,
-    m_grid: tuple[int, ...] = DEFAULT_M_GRID, w_grid: tuple[float, ...] = DEFAULT_W_GRID, log=None,
-) -> tuple[int, float, list[dict[str, Any]]]:
+    model_name: str | Callable[[], Recommender] = "ease", params: dict[str, Any] | None = None,
+    max_user_items: int | None = None, m_grid: tuple[int, ...] = DEFAULT_M_GRID,
+    w_grid: tuple[float, ...] = DEFAULT_W_GRID, log=None,
+) -> Selection:
     """Choose (m, W) for densification on the validation carve: the pair whose augmented carve train gives
-    the best validation NDCG@20 of ``model_name`` (EASE by default). Returns (m, W, table)."""
+    the best validation NDCG@20 of ``model_name`` (EASE by default; ties keep the first pair)."""
     params = dict(params or {})
     real = target_only(carve_train)
     users = sparse_users(real, max_user_items)
     top = top_unseen(generator, real.X, users, max(m_grid))
     rows: list[dict[str, Any]] = []
-    best = (-1.0, m_grid[0], w_grid[0])
+    best: Selection | None = None
     for m in m_grid:
         for w in w_grid:
             aug = densify(real, generator, m, w, max_user_items=max_user_items, _top=top)
-            s = validation_ndcg(model_name, params, aug, carve_valid)
+            pu = validation_per_user(model_name, params, aug, carve_valid)
+            s = float(pu.mean()) if len(pu) else 0.0
             rows.append({"m": m, "weight": w, "valid_ndcg@20": round(s, 5)})
             if log:
                 log(f"    select densify m={m} W={w}: valid ndcg@20 {s:.4f}")
-            if s > best[0]:
-                best = (s, m, w)
-    return best[1], best[2], rows
+            if best is None or s > best.score:
+                best = Selection({"m": m, "weight": w}, s, pu, rows)
+    assert best is not None
+    return best
+
+
+def select_densify(
+    carve_train: Interactions, carve_valid: Interactions, generator: Recommender, *,
+    model_name: str = "ease", params: dict[str, Any] | None = None, max_user_items: int | None = None,
+    m_grid: tuple[int, ...] = DEFAULT_M_GRID, w_grid: tuple[float, ...] = DEFAULT_W_GRID, log=None,
+) -> tuple[int, float, list[dict[str, Any]]]:
+    """:func:`choose_densify` as (m, W, table)."""
+    sel = choose_densify(carve_train, carve_valid, generator, model_name=model_name, params=params,
+                         max_user_items=max_user_items, m_grid=m_grid, w_grid=w_grid, log=log)
+    return sel.setting["m"], sel.setting["weight"], sel.table
+
+
+def choose_add_users(
+    carve_train: Interactions, carve_valid: Interactions, synth: Any, seed: int, *,
+    model_name: str | Callable[[], Recommender] = "ease", params: dict[str, Any] | None = None,
+    n_grid: tuple[float, ...] = DEFAULT_N_GRID, w_grid: tuple[float, ...] = DEFAULT_W_GRID, log=None,
+) -> Selection:
+    """Choose (n synthetic users, W) on the validation carve (best validation NDCG@20 of ``model_name``);
+    ``setting["n"]`` is a count of the carve's users."""
+    base = no_augmentation(carve_train)
+    rows: list[dict[str, Any]] = []
+    best: Selection | None = None
+    for f in n_grid:
+        n = max(1, int(round(f * base.n_real)))
+        for w in w_grid:
+            pu = validation_per_user(model_name, dict(params or {}), add_users(base, synth, n, w, seed),
+                                     carve_valid)
+            s = float(pu.mean()) if len(pu) else 0.0
+            rows.append({"n": n, "weight": w, "valid_ndcg@20": round(s, 5)})
+            if log:
+                log(f"    select add-users n={n} W={w}: valid ndcg@20 {s:.4f}")
+            if best is None or s > best.score:
+                best = Selection({"n": n, "weight": w}, s, pu, rows)
+    assert best is not None
+    return best
 
 
 def select_add_users(
@@ -351,17 +423,7 @@ def select_add_users(
     model_name: str = "ease", params: dict[str, Any] | None = None,
     n_grid: tuple[float, ...] = DEFAULT_N_GRID, w_grid: tuple[float, ...] = DEFAULT_W_GRID, log=None,
 ) -> tuple[int, float, list[dict[str, Any]]]:
-    """Choose (n synthetic users, W) on the validation carve (best validation NDCG@20 of EASE)."""
-    base = no_augmentation(carve_train)
-    rows: list[dict[str, Any]] = []
-    best = (-1.0, 0, w_grid[0])
-    for f in n_grid:
-        n = max(1, int(round(f * base.n_real)))
-        for w in w_grid:
-            s = validation_ndcg(model_name, dict(params or {}), add_users(base, synth, n, w, seed), carve_valid)
-            rows.append({"n": n, "weight": w, "valid_ndcg@20": round(s, 5)})
-            if log:
-                log(f"    select add-users n={n} W={w}: valid ndcg@20 {s:.4f}")
-            if s > best[0]:
-                best = (s, n, w)
-    return best[1], best[2], rows
+    """:func:`choose_add_users` as (n, W, table)."""
+    sel = choose_add_users(carve_train, carve_valid, synth, seed, model_name=model_name, params=params,
+                           n_grid=n_grid, w_grid=w_grid, log=log)
+    return sel.setting["n"], sel.setting["weight"], sel.table

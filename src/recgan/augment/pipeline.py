@@ -3,52 +3,83 @@ validation carve of the training log (never on test), and return the augmented l
 
 Generators are trained on the carve's train part (its validation part early-stops CFGAN and scores the
 candidate volumes / weights), then applied to the whole training log: CFGAN densifies by fold-in (its
-generator's condition is the user's purchase vector, so it conditions on the user's full history) and the
-synthesizer samples new users.
+generator's condition is the user's purchase vector, so it conditions on the user's full history), the
+cheap densifiers (MostPopular, ItemKNN, EASE) are refitted on the whole log, and the synthesizer samples new
+users.
+
+``generator="auto"`` (the default) scores every registered densifier (:mod:`recgan.augment.densifiers`) and
+*no augmentation* on the same carve with the same downstream model, each densifier at its own best volume
+and weight, and keeps the best; no augmentation wins unless that best candidate beats it beyond the carve's
+noise (:data:`AUTO_ALPHA`).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from recgan.augment.core import (
     DEFAULT_M_GRID,
     DEFAULT_N_GRID,
     DEFAULT_W_GRID,
     Augmented,
+    Selection,
     add_users,
     carve,
+    choose_add_users,
+    choose_densify,
     densify,
-    fit_baseline_densifier,
-    fit_densifier,
-    fit_synthesizer,
     no_augmentation,
-    select_add_users,
-    select_densify,
     target_only,
     validation_ndcg,
+    validation_per_user,
 )
+from recgan.augment.densifiers import Densifier, densifier_names, get_densifier
 from recgan.data.interactions import Interactions
 from recgan.errors import RecganError
 
-PAIRING = {"cfgan": "densify", "synth": "add-users", "both": "both", "pop": "densify", "itemknn": "densify",
-           "ease": "densify"}
-"""Generator -> the strategy it implements (CFGAN densifies existing users, the synthesizer adds users).
-``pop``, ``itemknn`` and ``ease`` densify with a non-GAN model's top unseen items (the grid's controls; EASE
-at the l2 tuned on the carve); in the grid they matched or beat CFGAN (docs/augmentation.md)."""
-BASELINE_DENSIFIERS = ("pop", "itemknn", "ease")
+AUTO, NONE, BOTH = "auto", "none", "both"
+AUTO_ALPHA = 0.05
+"""``generator="auto"`` keeps no augmentation unless the candidate with the best validation NDCG@20 beats it
+with a paired two-sided Wilcoxon signed-rank test over the carve's validation users
+(:func:`recgan.evaluation.paired_test` on per-user NDCG@20) at p < AUTO_ALPHA, with a positive mean
+difference."""
 
 EASE_L2_GRID = (50.0, 200.0, 500.0, 1000.0, 2000.0)
+
+
+def generator_choices() -> list[str]:
+    """Every value ``--generator`` accepts: ``auto``, each registered densifier, and ``both``."""
+    return [AUTO, *densifier_names(), BOTH]
+
+
+def strategy_of(generator: str) -> str | None:
+    """The strategy a generator implements (None for ``auto``: any)."""
+    if generator == AUTO:
+        return None
+    if generator == BOTH:
+        return "both"
+    return get_densifier(generator).strategy
 
 
 @dataclass
 class AugmentResult:
     augmented: Augmented
     generators: dict[str, Any] = field(default_factory=dict)
-    """Fitted generators by name ("cfgan": Recommender, "synth": Synthesizer, controls)."""
+    """Fitted generators by name ("cfgan": Recommender, "synth": Synthesizer, controls); empty when
+    ``generator="auto"`` chose no augmentation."""
     selection: dict[str, Any] = field(default_factory=dict)
-    """Chosen volume / weight and the validation table they were chosen from."""
+    """Chosen volume / weight and the validation tables they were chosen from; ``selection["auto"]``: every
+    candidate's carve score, the choice and why."""
+
+    @property
+    def chosen(self) -> str:
+        """The generator that augmented the log (``none`` when nothing was added)."""
+        return str(self.augmented.info.get("generator", NONE))
 
 
 def tune_ease(carve_train: Interactions, carve_valid: Interactions, log=None) -> tuple[float, list[dict]]:
@@ -64,73 +95,235 @@ def tune_ease(carve_train: Interactions, carve_valid: Interactions, log=None) ->
     return best["l2"], rows
 
 
-def check_pairing(generator: str, strategy: str) -> None:
-    if generator not in PAIRING:
-        raise RecganError(f"--generator must be one of {sorted(PAIRING)}, got {generator!r}")
-    if PAIRING[generator] != strategy:
-        raise RecganError(f"generator {generator!r} implements strategy {PAIRING[generator]!r}, not {strategy!r} "
+def check_pairing(generator: str, strategy: str | None) -> str | None:
+    """The strategy to run ``generator`` with (``strategy`` or the generator's own); a one-line error when
+    they do not pair or the generator is unknown."""
+    if generator not in (AUTO, BOTH) and generator not in densifier_names():
+        raise RecganError(f"--generator must be one of {', '.join(generator_choices())}, got {generator!r}")
+    own = strategy_of(generator)
+    if strategy is None:
+        return own
+    if generator == AUTO:
+        if strategy not in ("densify", "add-users"):
+            raise RecganError(f"generator 'auto' takes strategy densify or add-users (its candidates' kind), "
+                              f"not {strategy!r}")
+        return strategy
+    if own != strategy:
+        raise RecganError(f"generator {generator!r} implements strategy {own!r}, not {strategy!r} "
                           "(cfgan densifies existing users, synth adds users, both does both)")
+    return strategy
 
 
+# ----------------------------------------------------------------------------------------- shared carve
+@dataclass
+class _Carve:
+    """What every candidate shares: one carve, one tuning of the downstream model, no augmentation's score."""
+
+    real: Interactions
+    train: Interactions
+    valid: Interactions
+    l2: float
+    """EASE's ridge tuned on the un-augmented carve (the downstream EASE's, and EASE-top's)."""
+    model: Callable[[], Any]
+    """Factory of the unfitted downstream model that scores candidates."""
+    none: np.ndarray
+    """Per-user validation NDCG@20 without augmentation."""
+
+
+def _prepare(real: Interactions, seed: int, downstream: str, select_params: dict[str, Any] | None, device: str,
+             sel: dict[str, Any], log) -> _Carve:
+    from recgan.augment.downstream import downstream_model
+
+    ctr, cva = carve(real, seed)
+    if select_params is None:
+        l2, table = tune_ease(ctr, cva, log)
+        sel["ease_l2"] = {"chosen": l2, "table": table}
+
+        def model() -> Any:
+            return downstream_model(downstream, l2, seed, device)
+    else:  # fixed scoring parameters (tests, experiments that tuned elsewhere)
+        l2 = float(select_params.get("l2", 500.0))
+        from recgan.models.base import get_model_class
+
+        def model() -> Any:
+            return get_model_class(downstream)(**select_params)
+    none = validation_per_user(model, {}, no_augmentation(ctr), cva)
+    return _Carve(real, ctr, cva, l2, model, none)
+
+
+def _params_for(d: Densifier, generator_params: dict[str, Any] | None, synth_params: dict[str, Any] | None,
+                ) -> dict[str, Any] | None:
+    if d.strategy == "add-users":
+        return synth_params or None
+    return (generator_params or None) if d.takes_params else None
+
+
+@dataclass
+class _Candidate:
+    name: str
+    strategy: str
+    generator: Any
+    selection: Selection
+    seconds: float
+
+
+def _score(name: str, c: _Carve, *, seed: int, m: int | None, n_users: int | None, weight: float | None,
+           max_user_items: int | None, params: dict[str, Any] | None, device: str, log) -> _Candidate:
+    """Fit densifier ``name`` on the carve's train part and choose its volume and weight on its validation
+    part (or score the given ones)."""
+    t0 = time.perf_counter()
+    d = get_densifier(name)
+    if log:
+        log(f"  {name}: fitting on the carve and choosing its volume and weight")
+    g = d.fit(c.train, seed=seed, valid=c.valid, l2=c.l2, params=params, device=device)
+    wg = (weight,) if weight is not None else DEFAULT_W_GRID
+    if d.strategy == "densify":
+        mg = (m,) if m is not None else DEFAULT_M_GRID
+        s = choose_densify(c.train, c.valid, g, model_name=c.model, max_user_items=max_user_items, m_grid=mg,
+                           w_grid=wg, log=log)
+    else:
+        ng = (n_users / max(c.real.n_users, 1),) if n_users is not None else DEFAULT_N_GRID
+        s = choose_add_users(c.train, c.valid, g, seed, model_name=c.model, n_grid=ng, w_grid=wg, log=log)
+    return _Candidate(name, d.strategy, g, s, time.perf_counter() - t0)
+
+
+def _apply(cand: _Candidate, aug: Augmented, c: _Carve, *, seed: int, n_users: int | None,
+           max_user_items: int | None, params: dict[str, Any] | None, device: str) -> tuple[Augmented, Any, dict]:
+    """Apply a scored candidate at its chosen setting to the whole real log (on top of ``aug``)."""
+    d = get_densifier(cand.name)
+    g = d.fit(c.real, seed=seed, l2=c.l2, params=params, device=device) if d.refit_on_full else cand.generator
+    st = dict(cand.selection.setting)
+    if cand.strategy == "densify":
+        return densify(c.real, g, st["m"], st["weight"], max_user_items=max_user_items, label=cand.name), g, st
+    if n_users is None:  # same share of users on all of train as on the carve
+        st["n"] = max(1, round(st["n"] / max(c.train.n_users, 1) * c.real.n_users))
+    else:
+        st["n"] = int(n_users)
+    return add_users(aug, g, st["n"], st["weight"], seed), g, st
+
+
+def _record(cand: _Candidate, setting: dict[str, Any]) -> dict[str, Any]:
+    return {**setting, "valid_ndcg@20": round(cand.selection.score, 5), "table": cand.selection.table}
+
+
+def _versus_none(c: _Carve, cand: _Candidate) -> dict[str, float]:
+    """Paired test of a candidate's per-user validation NDCG@20 against no augmentation's."""
+    from recgan.evaluation import Report, paired_test
+
+    users = np.arange(len(c.none))
+    a = Report({}, {"ndcg@20": cand.selection.per_user}, users)
+    b = Report({}, {"ndcg@20": c.none}, users)
+    t = paired_test(a, b, "ndcg@20")
+    return {"diff": t["diff"], "p_value": t["p_value"]}
+
+
+# ----------------------------------------------------------------------------------------- the API
 def augment_log(
-    train: Interactions, *, generator: str = "cfgan", strategy: str = "densify", m: int | None = None,
+    train: Interactions, *, generator: str = AUTO, strategy: str | None = None, m: int | None = None,
     n_users: int | None = None, weight: float | None = None, seed: int = 0, max_user_items: int | None = None,
-    select_params: dict[str, Any] | None = None, cfgan_params: dict[str, Any] | None = None,
-    synth_params: dict[str, Any] | None = None, device: str = "cpu", log=None,
+    downstream: str = "ease", select_params: dict[str, Any] | None = None,
+    generator_params: dict[str, Any] | None = None, cfgan_params: dict[str, Any] | None = None,
+    synth_params: dict[str, Any] | None = None, alpha: float = AUTO_ALPHA, device: str = "cpu", log=None,
 ) -> AugmentResult:
     """Augment ``train`` (its target behaviour) with the chosen generator and strategy.
 
     Args:
+        generator: ``auto`` (every registered densifier and no augmentation compete on the carve; see the
+            module docstring), a densifier name (:func:`recgan.augment.densifiers.densifier_names`), or
+            ``both`` (CFGAN densifies, then the synthesizer adds users).
+        strategy: ``densify`` / ``add-users`` / ``both``; None = the generator's own (``auto``: every kind;
+            ``auto`` with ``densify`` or ``add-users``: the candidates of that kind only).
         m: generated items per sparse user (densify); None = chosen on the validation carve.
         n_users: synthetic users to add (add-users); None = chosen on the validation carve.
         weight: weight of generated interactions in (0, 1]; None = chosen on the validation carve.
         max_user_items: densify only users with at most this many real training interactions (None = all).
-        select_params: EASE parameters used to score candidates (default: l2 tuned on the carve).
+        downstream: the model whose validation NDCG@20 on the carve scores every candidate (EASE at the l2
+            tuned on the un-augmented carve; torch models at the fixed budgets of
+            :data:`recgan.augment.downstream.FIXED_EPOCHS`; others at their defaults).
+        select_params: fixed parameters of the scoring model (default: EASE's l2 tuned on the carve).
+        generator_params: parameters of the named generator (CFGAN's under ``auto`` and ``both``);
+            ``cfgan_params`` is the older name of the same thing.
+        synth_params: parameters of the behaviour synthesizer (add-users).
+        alpha: significance level of ``auto``'s test against no augmentation.
     """
-    check_pairing(generator, strategy)
-    if generator in BASELINE_DENSIFIERS and cfgan_params:
+    strategy = check_pairing(generator, strategy)
+    gparams = {**(cfgan_params or {}), **(generator_params or {})}
+    if gparams and generator not in (AUTO, BOTH) and not get_densifier(generator).takes_params:
         raise RecganError(f"generator parameters are for cfgan; {generator!r} takes none")
     real = target_only(train)
-    ctr, cva = carve(real, seed)
-    sel: dict[str, Any] = {}
-    if select_params is None:
-        l2, table = tune_ease(ctr, cva, log)
-        select_params = {"l2": l2}
-        sel["ease_l2"] = {"chosen": l2, "table": table}
-    gens: dict[str, Any] = {}
+    sel: dict[str, Any] = {"downstream": downstream}
+    c = _prepare(real, seed, downstream, select_params, device, sel, log)
+    none_score = float(c.none.mean()) if len(c.none) else 0.0
+    sel["none"] = {"valid_ndcg@20": round(none_score, 5)}
+    if generator == AUTO:
+        names = densifier_names(strategy, auto_only=True)  # type: ignore[arg-type]
+    elif generator == BOTH:
+        names = ["cfgan", "synth"]
+    else:
+        names = [generator]
+    cands: list[_Candidate] = []
+    for name in names:
+        d = get_densifier(name)
+        cands.append(_score(name, c, seed=seed, m=m, n_users=n_users, weight=weight, max_user_items=max_user_items,
+                            params=_params_for(d, gparams, synth_params), device=device, log=log))
+    if generator == AUTO:
+        chosen, why = _decide(c, cands, alpha, sel, log)
+        apply = [x for x in cands if x.name == chosen]
+    else:
+        apply = cands
+        for x in cands:
+            if x.selection.score <= none_score:
+                msg = (f"{x.name}'s best setting scored {x.selection.score:.5f} valid NDCG@20 on the carve, not above "
+                       f"no augmentation's {none_score:.5f}; --generator auto would not augment")
+                sel.setdefault("warnings", []).append(msg)
+                if log:
+                    log(f"warning: {msg}")
     aug = no_augmentation(real)
-    if strategy in ("densify", "both"):
-        name = generator if generator in BASELINE_DENSIFIERS else "cfgan"
-        l2 = select_params.get("l2", 500.0)
-        if name == "cfgan":
-            g = fit_densifier("cfgan", ctr, seed, params=cfgan_params, valid=cva, device=device)
-        else:  # fitted on the carve's train like CFGAN, so the carve scores its (m, W) honestly
-            g = fit_baseline_densifier(name, ctr, l2)
-        gens[name] = g
-        mg = (m,) if m is not None else DEFAULT_M_GRID
-        wg = (weight,) if weight is not None else DEFAULT_W_GRID
-        if len(mg) * len(wg) > 1:
-            m_, w_, table = select_densify(ctr, cva, g, params=select_params, max_user_items=max_user_items,
-                                           m_grid=mg, w_grid=wg, log=log)
-            sel["densify"] = {"m": m_, "weight": w_, "table": table}
-        else:
-            m_, w_ = mg[0], wg[0]
-            sel["densify"] = {"m": m_, "weight": w_, "table": []}
-        if name != "cfgan":  # the chosen (m, W) apply to a densifier refitted on all of the real log
-            g = gens[name] = fit_baseline_densifier(name, real, l2)
-        aug = densify(real, g, m_, w_, max_user_items=max_user_items, label=name)
-    if strategy in ("add-users", "both"):
-        s = fit_synthesizer(ctr, seed, synth_params)
-        gens["synth"] = s
-        ng = (n_users / max(real.n_users, 1),) if n_users is not None else DEFAULT_N_GRID
-        wg = (weight,) if weight is not None else DEFAULT_W_GRID
-        if len(ng) * len(wg) > 1:
-            n_, wn, table = select_add_users(ctr, cva, s, seed, params=select_params, n_grid=ng, w_grid=wg,
-                                             log=log)
-            n_ = max(1, round(n_ / max(ctr.n_users, 1) * real.n_users))  # same share of users on all of train
-            sel["add_users"] = {"n": n_, "weight": wn, "table": table}
-        else:
-            n_, wn = int(n_users), wg[0]
-            sel["add_users"] = {"n": n_, "weight": wn, "table": []}
-        aug = add_users(aug, s, n_, wn, seed)
-    return AugmentResult(aug, gens, sel)
+    gens: dict[str, Any] = {}
+    for x in sorted(apply, key=lambda x: x.strategy != "densify"):  # densify first, then added users
+        d = get_densifier(x.name)
+        aug, g, setting = _apply(x, aug, c, seed=seed, n_users=n_users, max_user_items=max_user_items,
+                                 params=_params_for(d, gparams, synth_params), device=device)
+        gens[x.name] = g
+        sel["densify" if x.strategy == "densify" else "add_users"] = _record(x, setting)
+    info = {**aug.info, "generator": "+".join(gens) or NONE}
+    if generator == AUTO:
+        info["auto_reason"] = why
+    return AugmentResult(Augmented(aug.data, aug.real, aug.generated, info), gens, sel)
+
+
+def _decide(c: _Carve, cands: list[_Candidate], alpha: float, sel: dict[str, Any], log) -> tuple[str, str]:
+    """``auto``'s choice: the best-scoring candidate if it beats no augmentation significantly, else none."""
+    none_score = float(c.none.mean()) if len(c.none) else 0.0
+    rows = [{"candidate": NONE, "strategy": NONE, "valid_ndcg@20": round(none_score, 5)}]
+    for x in cands:
+        t = _versus_none(c, x)
+        rows.append({"candidate": x.name, "strategy": x.strategy, **x.selection.setting,
+                     "valid_ndcg@20": round(x.selection.score, 5), "diff_vs_none": round(t["diff"], 5),
+                     "p_vs_none": t["p_value"], "seconds": round(x.seconds, 1)})
+    best = max(rows[1:], key=lambda r: r["valid_ndcg@20"], default=None)
+    if best is None:
+        chosen, why = NONE, "no candidate densifier"
+    elif best["diff_vs_none"] <= 0:
+        chosen, why = NONE, (f"no candidate scored above no augmentation on the validation carve (best: "
+                             f"{best['candidate']} {best['valid_ndcg@20']:.5f} vs none {none_score:.5f})")
+    elif best["p_vs_none"] >= alpha:
+        chosen, why = NONE, (f"the best candidate, {best['candidate']} ({best['valid_ndcg@20']:.5f} vs none "
+                             f"{none_score:.5f}), is not above no augmentation beyond the carve's noise (paired "
+                             f"Wilcoxon p = {best['p_vs_none']:.3g} >= {alpha})")
+    else:
+        chosen, why = best["candidate"], (f"{best['candidate']} scored best on the validation carve "
+                                          f"({best['valid_ndcg@20']:.5f} vs none {none_score:.5f}, paired Wilcoxon "
+                                          f"p = {best['p_vs_none']:.3g} < {alpha})")
+    sel["auto"] = {"candidates": rows, "choice": chosen, "why": why, "alpha": alpha,
+                   "n_valid_users": int(len(c.none)),
+                   "rule": "the candidate with the best validation NDCG@20 (each at its own best volume and "
+                           "weight) wins if it beats no augmentation with a paired two-sided Wilcoxon test over "
+                           "the carve's validation users at p < alpha; otherwise no augmentation"}
+    if log:
+        for r in rows:
+            extra = "" if r["candidate"] == NONE else (f"  {r['diff_vs_none']:+.5f}, p {r['p_vs_none']:.3g}, "
+                                                      f"{r['seconds']:.0f} s")
+            log(f"  auto: {r['candidate']:<8} valid ndcg@20 {r['valid_ndcg@20']:.5f}{extra}")
+        log(f"  auto: chose {chosen}: {why}")
+    return chosen, why
