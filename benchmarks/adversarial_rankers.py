@@ -25,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from harness.stats import fmt_mean_std, seed_averaged_test
 
 import recgan  # noqa: F401  (installs the training driver)
 from recgan.data.loaders import load_interactions
 from recgan.data.splits import RandomHoldout, load_heldout
-from recgan.evaluation.evaluator import Report, evaluate, paired_test
+from recgan.evaluation.evaluator import evaluate
 from recgan.io import load_npz, write_npz, write_text
 from recgan.training.fitting import fit_model
 
@@ -133,15 +134,12 @@ def wilcoxon_vs_ease(c: dict, label: str) -> dict | None:
     if "EASE" not in pu or label == "EASE" or label not in pu:
         return None
 
-    def rep(d: dict) -> Report:
-        return Report({}, {"m": np.asarray(d["values"])}, np.asarray(d["users"], dtype=object))
-
-    return paired_test(rep(pu[label]), rep(pu["EASE"]), "m")
+    a, b = pu[label], pu["EASE"]  # each already averaged over its seeds: one "seed" per side here
+    return seed_averaged_test([a["values"]], a["users"], [b["values"]], b["users"])
 
 
 def _ms(runs: list[dict], key: str) -> str:
-    v = np.array([r["metrics"][key] for r in runs])
-    return f"{v.mean():.4f}" if len(v) == 1 else f"{v.mean():.4f} ± {v.std(ddof=1):.4f}"
+    return fmt_mean_std([r["metrics"][key] for r in runs])
 
 
 def render(cache: dict) -> str:

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from harness.stats import fmt_mean_std, seed_averaged_test
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared"
@@ -115,26 +116,15 @@ def run_gan(name: str, l2: float, seed: int, adv_weight: float) -> dict:
 
 # ------------------------------------------------------------------------------------------- report
 def _ms(vals: list[float]) -> str:
-    if not vals:
-        return "pending"
-    return f"{np.mean(vals):.4f}" + (f" ± {np.std(vals, ddof=1):.4f}" if len(vals) > 1 else "")
-
-
-def _seed_mean_report(runs: list[dict]):
-    from recgan.evaluation.evaluator import Report
-
-    users = runs[0]["users"]
-    per = np.mean([r["ndcg@20"] for r in runs], axis=0)
-    return Report({"ndcg@20": float(per.mean())}, {"ndcg@20": per}, np.asarray(users, dtype=object))
+    return fmt_mean_std(vals)
 
 
 def _p(runs: list[dict], base: list[dict]) -> str:
-    """Wilcoxon p of ``runs`` against ``base`` (per-user NDCG@20, each averaged over its seeds)."""
-    from recgan.evaluation.evaluator import paired_test
-
+    """Wilcoxon p of ``runs`` against ``base`` (per-user NDCG@20, each averaged over its seeds; harness.stats)."""
     if not runs or not base:
         return "-"
-    t = paired_test(_seed_mean_report(runs), _seed_mean_report(base))
+    t = seed_averaged_test([r["ndcg@20"] for r in runs], runs[0]["users"], [r["ndcg@20"] for r in base],
+                           base[0]["users"])
     return f"{t['p_value']:.2g}"
 
 

@@ -27,6 +27,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
+from harness.stats import fmt_mean_std, seed_averaged_test
 
 HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("RECGAN_SHARED", HERE.parent.parent / "shared"))  # another copy, e.g. on a GPU box
@@ -245,24 +246,17 @@ def plan(args) -> dict[str, tuple]:
 
 # ------------------------------------------------------------------------------------------- report
 def _ms(vals: list[float], digits: int = 4) -> str:
-    if not vals:
-        return "pending"
-    return f"{np.mean(vals):.{digits}f}" + (f" ± {np.std(vals, ddof=1):.{digits}f}" if len(vals) > 1 else "")
+    return fmt_mean_std(vals, digits)
 
 
 def _paired(runs: list[dict], base: dict | None) -> str:
-    """Wilcoxon signed-rank over users: per-user NDCG@20 averaged over seeds vs EASE's."""
-    from scipy import stats
-
+    """Wilcoxon signed-rank over users: per-user NDCG@20 averaged over seeds vs EASE's (harness.stats)."""
     if not runs or not base:
         return "-"
-    idx = {u: i for i, u in enumerate(base["users"])}
-    x = np.mean([np.asarray(r["ndcg@20"]) for r in runs], axis=0)
-    y = np.asarray(base["ndcg@20"])[[idx[u] for u in runs[0]["users"]]]
-    if np.allclose(x, y):
+    t = seed_averaged_test([r["ndcg@20"] for r in runs], runs[0]["users"], [base["ndcg@20"]], base["users"])
+    if t["p_value"] == 1.0 and abs(t["diff"]) < 1e-12:  # identical per-user values
         return "1"
-    p = stats.wilcoxon(x, y).pvalue
-    return f"{p:.2g} ({'+' if x.mean() > y.mean() else '-'}{abs(x.mean() - y.mean()):.4f})"
+    return f"{t['p_value']:.2g} ({'+' if t['diff'] > 0 else '-'}{abs(t['diff']):.4f})"
 
 
 def _faithful_note(res: dict) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from harness.stats import fmt_mean_std
 
 from recgan.data.interactions import Interactions
 from recgan.data.loaders import load_movielens, load_multi_behaviour
@@ -139,13 +140,8 @@ KEYS = [("utility_ease_ratio", "utility EASE"), ("utility_itemknn_ratio", "utili
         ("decoys_reproduced", "decoys reproduced (of 10; chance level)")]
 
 
-def _ms(vals: list[float]) -> str:
-    vals = [v for v in vals if v is not None]
-    if not vals:
-        return "–"
-    if len(vals) == 1:
-        return f"{vals[0]:.3f}"
-    return f"{np.mean(vals):.3f} ± {np.std(vals, ddof=1):.3f}"
+def _ms(vals: list[float | None]) -> str:
+    return fmt_mean_std(vals, 3, empty="–")
 
 
 def markdown() -> str:

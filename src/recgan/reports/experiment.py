@@ -5,10 +5,13 @@ train/test pair, or a source log plus a split), models (registry names, paramete
 metrics; the runner follows PROTOCOL.md through :func:`recgan.training.fit_model` and
 :func:`recgan.evaluation.evaluate`, and writes a Markdown table (mean +- std over seeds, paired Wilcoxon
 test against a reference model, fit seconds) with the command that reproduces it, plus a JSON of every run.
+Mean ± std over seeds uses the sample std (ddof 1); the paired test runs on per-user values averaged over
+seeds (:func:`recgan.evaluation.paired_test`).
 
-Every default is documented on its field below, in one place. A file with ``kind: benchmark`` instead names
-the script(s) under ``benchmarks/`` that write a section (see :mod:`recgan.reports.benchmark_run`);
-:func:`load_experiment` reads either kind.
+Every default is documented on its field below, in one place. Such a file runs no code of its own: it names
+data files, registry models and seeds. Files of ``kind: benchmark`` (scripts that write a results section:
+programs) belong to the recgan repository's research harness (``python -m benchmarks.harness.run FILE``);
+:func:`load_experiment` refuses them with one line saying so.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ from recgan.errors import RecganError
 from recgan.evaluation.evaluator import Report, evaluate, paired_test
 from recgan.io import write_json, write_text
 from recgan.models.base import get_model_class
-from recgan.reports.benchmark_run import BenchmarkExperiment, check_benchmark, repo_root
 from recgan.training.fitting import fit_model
 
 
@@ -94,8 +96,8 @@ class ModelSpec(_Strict):
 
 class Experiment(_Strict):
     kind: Literal["recommenders"] = "recommenders"
-    """Experiment kind: ``recommenders`` (this format, the default) or ``benchmark``
-    (:class:`recgan.reports.benchmark_run.BenchmarkExperiment`: a script under benchmarks/ writes the section)."""
+    """Experiment kind: ``recommenders``, the only kind ``recgan run`` runs (the default). ``kind: benchmark``
+    files run scripts and belong to the recgan repository's harness (``python -m benchmarks.harness.run``)."""
     name: str
     """Experiment name (section title)."""
     description: str = ""
@@ -115,38 +117,83 @@ class Experiment(_Strict):
     """Markdown section to write (relative to the current folder), e.g. benchmarks/results/10-baselines.md."""
 
 
-def load_experiment(path: str | os.PathLike[str]) -> Experiment | BenchmarkExperiment:
-    """Read and validate an experiment file of either kind; bad files raise :class:`RecganError` naming the
-    file and field. A benchmark file's scripts are checked against the repository above its folder."""
-    p = Path(path)
+def read_experiment_file(p: Path) -> dict[str, Any]:
+    """The YAML mapping of an experiment file; :class:`RecganError` naming the file when it is not one."""
     if not p.is_file():
         raise RecganError(f"{p}: no such experiment file")
     try:
         raw = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as e:
-        raise RecganError(f"{p}: not valid YAML: {e}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise RecganError(f"{p}: not valid YAML: {' '.join(str(e).split())}") from None
     if not isinstance(raw, dict):
         raise RecganError(f"{p}: an experiment file is a mapping of fields (name, datasets, models, ...)")
+    return raw
+
+
+def field_error(p: Path, e: ValidationError) -> str:
+    """One line naming the file and the first invalid field of a validation error."""
+    first = e.errors()[0]
+    loc = ".".join(str(x) for x in first["loc"])
+    return f"{p}: field {loc!r}: {first['msg']}"
+
+
+def load_experiment(path: str | os.PathLike[str]) -> Experiment:
+    """Read and validate an experiment file of kind ``recommenders``; bad files, and files of kind
+    ``benchmark`` (which run scripts), raise :class:`RecganError` naming the file and field."""
+    p = Path(path)
+    raw = read_experiment_file(p)
     kind = raw.get("kind", "recommenders")
-    if not isinstance(kind, str) or kind not in KINDS:
-        raise RecganError(f"{p}: field 'kind': {kind!r} is not one of {sorted(KINDS)}")
+    if kind == "benchmark":
+        raise RecganError(f"{p}: kind 'benchmark' runs scripts (it is a program) and recgan run does not run "
+                          f"scripts; in a recgan repository checkout run it with `python -m benchmarks.harness.run "
+                          f"{p}` (add --check first to see what it would run)")
+    if kind != "recommenders":
+        raise RecganError(f"{p}: field 'kind': {kind!r} is not 'recommenders'")
     try:
-        exp = KINDS[kind].model_validate(raw)
+        exp = Experiment.model_validate(raw)
     except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise RecganError(f"{p}: field {loc!r}: {first['msg']}") from None
-    if isinstance(exp, BenchmarkExperiment):
-        check_benchmark(exp, repo_root(p), str(p))
-        return exp
+        raise RecganError(field_error(p, e)) from None
     for m in exp.models:
         get_model_class(m.name)
     return exp
 
 
-KINDS: dict[str, type[Experiment] | type[BenchmarkExperiment]] = {"recommenders": Experiment,
-                                                                   "benchmark": BenchmarkExperiment}
-"""Experiment kinds by their ``kind:`` value."""
+def input_files(exp: Experiment, base: Path) -> list[tuple[str, Path]]:
+    """(field, path) of every data file ``exp`` reads, relative paths resolved from ``base`` (the experiment
+    file's folder)."""
+    out: list[tuple[str, Path]] = []
+    for i, ds in enumerate(exp.datasets):
+        for key in ("train", "test", "source"):
+            f = getattr(ds, key)
+            if f is not None:
+                out.append((f"datasets.{i}.{key}", _resolve(base, f)))
+        out += [(f"datasets.{i}.aux.{b}", _resolve(base, f)) for b, f in ds.aux.items()]
+    return out
+
+
+def check_inputs(exp: Experiment, base: Path, where: str) -> None:
+    """Raise one :class:`RecganError` naming the first data file of ``exp`` that does not exist (and how many
+    more are missing)."""
+    missing = [(field, p) for field, p in input_files(exp, base) if not p.is_file()]
+    if missing:
+        field, p = missing[0]
+        more = f" (and {len(missing) - 1} more missing file(s))" if len(missing) > 1 else ""
+        raise RecganError(f"{where}: field '{field}': data file {p.resolve()} does not exist{more}")
+
+
+def plan(exp: Experiment, base: Path) -> list[str]:
+    """What ``recgan run`` would do with ``exp``, one line each: data files, models, seeds, output."""
+    lines = []
+    for ds in exp.datasets:
+        files = ", ".join(str(_resolve(base, f).resolve()) for f in (ds.train, ds.test, ds.source, *ds.aux.values())
+                          if f is not None)
+        lines.append(f"data set {ds.name}: {files}" + (f" (split: {ds.split.method})" if ds.source else ""))
+    for m in exp.models:
+        how = "tuned on a validation carve" if m.tune else ("preset " + m.preset if m.preset else "fixed parameters")
+        lines.append(f"model {m.label or m.name}: {m.name}, {how}" + (f", {m.params}" if m.params else ""))
+    lines.append(f"seeds {', '.join(map(str, exp.seeds))} (deterministic models: the first only)")
+    lines.append(f"writes: {exp.output}" if exp.output else "writes: nothing (prints the table)")
+    return lines
 
 
 def _resolve(base: Path, f: str) -> Path:
@@ -231,7 +278,7 @@ def _table(name: str, rows, reports, exp: Experiment) -> list[str]:
         cells = [label]
         for m in exp.metrics:
             vals = np.array([r["metrics"].get(m, np.nan) for r in runs])
-            cells.append(f"{vals.mean():.4f}" + (f" ± {vals.std():.4f}" if len(vals) > 1 else ""))
+            cells.append(f"{vals.mean():.4f}" + (f" ± {vals.std(ddof=1):.4f}" if len(vals) > 1 else ""))
         cells.append(f"{np.mean([r['fit_seconds'] for r in runs]):.2f}")
         cells.append(str(len(runs)))
         if exp.reference:

@@ -1,4 +1,5 @@
-"""A tiny augmentation grid unit end to end, and the report built from it."""
+"""A tiny augmentation grid unit end to end (benchmarks/harness/augment_grid.py), and the report built from it
+(benchmarks/harness/augment_report.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import json
 
 import numpy as np
 
-from recgan.augment.grid import GridSpec, bucket_of, complete_unit, run_unit
-from recgan.augment.report import issue_targets, write_report
-from recgan.cli.main import main
+from benchmarks.harness.augment_grid import GridSpec, bucket_of, complete_unit, run_unit
+from benchmarks.harness.augment_grid import main as grid_main
+from benchmarks.harness.augment_report import issue_targets, write_report
+from benchmarks.harness.augment_report import main as report_main
 from recgan.data import RandomHoldout
 from recgan.testing import tiny_data
 
@@ -35,9 +37,13 @@ def test_tiny_grid_and_report(tmp_path):
     cf = [r for r in js["rows"] if r["strategy"] == "cfgan"]
     assert cf and all(0 <= r["p_none_ndcg@10"] <= 1 and "helps" in r for r in cf)
     md2 = tmp_path / "cli.md"
-    assert main(["augment", "--report-only", "--out", str(tmp_path / "grid"), "--results", str(md2)]) == 0
-    assert md2.read_text().startswith("## GAN data augmentation")
-    assert main(["augment", "--report-only", "--out", str(tmp_path / "grid")]) == 0  # default: inside DIR
+    pre = tmp_path / "pre.md"
+    pre.write_text("Scope notes.\n")
+    assert report_main(["--grid", str(tmp_path / "grid"), "--results", str(md2), "--preamble", str(pre)]) == 0
+    assert md2.read_text().startswith("## GAN data augmentation (issue 5)\n\nReport command: `python "
+                                      "benchmarks/augment_report.py --grid ")
+    assert "Scope notes.\n\nAcceptance checks" in md2.read_text()
+    assert report_main(["--grid", str(tmp_path / "grid")]) == 0  # default: inside DIR
     assert (tmp_path / "grid" / "report.md").read_text().startswith("## GAN data augmentation")
     t1 = issue_targets(js["rows"], js["buckets"], dataset="tiny")[0]
     assert "better of the issue's controls (pop" in t1 or "better of the issue's controls (itemknn" in t1
@@ -62,3 +68,13 @@ def test_complete_unit_adds_a_missing_control_as_a_fresh_unit_would():
 
 def test_bucket_labels():
     assert list(bucket_of(np.array([1, 5, 6, 20, 21, 101]))) == ["1-5", "1-5", "6-10", "11-20", "21-50", ">100"]
+
+
+def test_the_grid_cli_refuses_a_missing_data_root(tmp_path):
+    import pytest
+
+    from recgan.errors import RecganError
+
+    with pytest.raises(RecganError, match=r"no such file \(give the shared data root with --data-root\)"):
+        grid_main(["--out", str(tmp_path / "g"), "--data-root", str(tmp_path / "nowhere"), "--settings", "n5",
+                   "--seeds", "0"])

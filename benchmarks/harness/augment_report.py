@@ -1,9 +1,10 @@
 """Report of the augmentation grid: mean +- std over seeds, paired Wilcoxon tests against no augmentation and
 against the best control, per-activity-bucket changes, plain verdicts, and a plot.
 
-Significance: per-user metric values are averaged over the seeds a cell has (the test users are the same
-real users in every seed), then :func:`recgan.evaluation.paired_test` (two-sided Wilcoxon signed-rank) is
-run on the seed-averaged values. A GAN strategy *helps* only where it beats no augmentation **and** the best
+Statistics (:mod:`benchmarks.harness.stats`): mean ± sample std (ddof 1) over the seeds a cell has;
+significance by the seed-averaged paired test (per-user values averaged over the cell's seeds, the test users
+being the same real users in every seed, then :func:`recgan.evaluation.paired_test`, two-sided Wilcoxon
+signed-rank). A GAN strategy *helps* only where it beats no augmentation **and** the best
 control (the control with the highest mean NDCG@10 in that cell) with p < 0.05 on NDCG@10.
 """
 
@@ -16,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from recgan.augment.grid import BUCKETS, CONTROLS, METRICS, bucket_of
-from recgan.evaluation import Report, paired_test
+from .augment_grid import BUCKETS, CONTROLS, METRICS, bucket_of
+from .stats import mean_std, seed_average, seed_averaged_test
 
 GAN_STRATEGIES = ("cfgan", "synth", "both")
 ORDER = ("none", "pop", "itemknn", "ease-top", "indep", "cfgan", "synth", "both")
@@ -59,14 +60,18 @@ def collect(units: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
             raise ValueError(f"cell {k}: per-user arrays of different lengths")
         out[k] = {"seeds": c["seeds"], "users": c["users"], "n_train": c["n_train"],
                   **{m: np.asarray(c["means"][m]) for m in METRICS},
-                  "per_user": {m: np.mean(c["pu"][m], axis=0) for m in METRICS}}
+                  "per_seed": {m: c["pu"][m] for m in METRICS},
+                  "per_user": {m: seed_average(c["pu"][m], c["users"]).per_user["m"] for m in METRICS}}
     return out
 
 
-def _report(cell: dict[str, Any], mask: np.ndarray | None = None) -> Report:
-    pu = {m: v if mask is None else v[mask] for m, v in cell["per_user"].items()}
-    users = cell["users"] if mask is None else cell["users"][mask]
-    return Report({m: float(v.mean()) for m, v in pu.items()}, pu, users)
+def _pvalue(cell: dict[str, Any], other: dict[str, Any], metric: str, mask: np.ndarray | None = None) -> float:
+    """Seed-averaged paired test of ``cell`` against ``other`` on ``metric`` (over the users in ``mask``)."""
+    def side(c: dict[str, Any]) -> tuple[list[np.ndarray], np.ndarray]:
+        per_seed = c["per_seed"][metric]
+        return ([v[mask] for v in per_seed], c["users"][mask]) if mask is not None else (per_seed, c["users"])
+
+    return seed_averaged_test(*side(cell), *side(other))["p_value"]
 
 
 def _best(cells: dict[tuple, dict[str, Any]], group: tuple, names: tuple[str, ...]) -> str | None:
@@ -78,7 +83,7 @@ def _best(cells: dict[tuple, dict[str, Any]], group: tuple, names: tuple[str, ..
 def _versus(cell: dict[str, Any], other: dict[str, Any]) -> tuple[float, float]:
     """(mean NDCG@10 difference, Wilcoxon p over seed-averaged per-user NDCG@10) of ``cell`` against ``other``."""
     diff = float(cell["ndcg@10"].mean()) - float(other["ndcg@10"].mean())
-    return diff, paired_test(_report(cell), _report(other), "ndcg@10")["p_value"]
+    return diff, _pvalue(cell, other, "ndcg@10")
 
 
 def analyse(cells: dict[tuple, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -96,13 +101,12 @@ def analyse(cells: dict[tuple, dict[str, Any]]) -> list[dict[str, Any]]:
             row: dict[str, Any] = {"dataset": ds, "setting": st, "model": model, "strategy": strat,
                                    "n_seeds": len(c["seeds"]), "best_control": best_ctrl}
             for m in METRICS:
-                row[m] = float(c[m].mean())
-                row[m + "_std"] = float(c[m].std(ddof=1)) if len(c[m]) > 1 else 0.0
+                row[m], row[m + "_std"] = mean_std(c[m])
             if none is not None and strat != "none":
                 base = float(none["ndcg@10"].mean())
                 row["lift"] = (row["ndcg@10"] - base) / base if base else float("nan")
                 for m in METRICS:
-                    row[f"p_none_{m}"] = paired_test(_report(c), _report(none), m)["p_value"]
+                    row[f"p_none_{m}"] = _pvalue(c, none, m)
             if best_ctrl is not None and strat in GAN_STRATEGIES:
                 row["vs_ctrl"], row["p_ctrl_ndcg@10"] = _versus(c, cells[(ds, st, model, best_ctrl)])
                 row["helps"] = bool(row.get("lift", 0) > 0 and row["p_none_ndcg@10"] < ALPHA
@@ -127,7 +131,7 @@ def buckets(cells: dict[tuple, dict[str, Any]], model: str = "ease") -> list[dic
             if mask.sum() == 0:
                 continue
             a, z = c["per_user"]["ndcg@10"][mask], none["per_user"]["ndcg@10"][mask]
-            p = paired_test(_report(c, mask), _report(none, mask), "ndcg@10")["p_value"] if mask.sum() > 5 else 1.0
+            p = _pvalue(c, none, "ndcg@10", mask) if mask.sum() > 5 else 1.0
             out.append({"dataset": ds, "setting": st, "strategy": strat, "bucket": b, "users": int(mask.sum()),
                         "ndcg@10": float(a.mean()), "none": float(z.mean()),
                         "rel": float((a.mean() - z.mean()) / z.mean()) if z.mean() else float("nan"), "p": p})
@@ -336,3 +340,41 @@ def issue_targets(rows: list[dict[str, Any]], bucket_rows: list[dict[str, Any]],
                    f"interactions ({users}) NDCG@10 {new:.4f} vs {old:.4f} ({100 * rel:+.1f} %){tail}: "
                    f"**{'met' if rel >= -0.01 else 'NOT met'}** (no more than 1 % loss).")
     return out
+
+
+def section_header(command: str) -> str:
+    """The results section's title and the command that wrote it."""
+    return (f"## GAN data augmentation (issue 5)\n\nReport command: `{command}` "
+            f"(2-core CPU shared with other jobs; torch and BLAS on one thread).\n\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python benchmarks/augment_report.py``: rebuild the report from a grid folder's finished units."""
+    import argparse
+
+    from recgan.errors import RecganError
+
+    from .cli import command_line
+
+    ap = argparse.ArgumentParser(
+        prog="augment_report.py",
+        description="Rebuild the augmentation report (Markdown, plus a PNG and a JSON beside it) from the finished "
+                    "units of a grid folder (benchmarks/augment_grid.py --out GRID).")
+    ap.add_argument("--grid", required=True, metavar="DIR", help="grid folder (DIR/units/*.json)")
+    ap.add_argument("--results", default=None, metavar="FILE",
+                    help="report Markdown file; default DIR/report.md (the repository's section is "
+                         "benchmarks/results/60-augmentation.md)")
+    ap.add_argument("--preamble", default=None, metavar="FILE",
+                    help="Markdown inserted after the report's title (the grid commands and scope notes)")
+    args = ap.parse_args(argv)
+    command = command_line("python benchmarks/augment_report.py", argv)
+    header = section_header(command)
+    if args.preamble:
+        pre = Path(args.preamble)
+        if not pre.is_file():
+            raise RecganError(f"--preamble {args.preamble}: no such file")
+        header += pre.read_text().rstrip() + "\n\n"
+    results = args.results or str(Path(args.grid) / "report.md")
+    write_report(args.grid, results, command, header=header)
+    print(f"wrote {results}")
+    return 0

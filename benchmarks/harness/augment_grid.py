@@ -9,11 +9,16 @@ Each unit is written to ``DIR/units/<dataset>__<setting>__s<seed>.json`` as soon
 finished units), so the report can be built from whatever has finished. A unit written before a control
 existed (``ease-top`` was added after the first grids) gets that control's runs added on the next run of
 the grid, at the unit's own (m, W) and l2, without redoing anything else.
+
+Research harness of this repository (not part of the installed recgan): the data sets are named by their
+paths under the shared data root (``--data-root``, the repository's ../shared). Command line:
+``python benchmarks/augment_grid.py --help``.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +41,7 @@ from recgan.augment.core import (
     sparse_users,
     top_unseen,
 )
+from recgan.augment.downstream import DOWNSTREAM, FIXED_EPOCHS, downstream_model
 from recgan.augment.pipeline import tune_ease
 from recgan.data.interactions import Interactions
 from recgan.data.loaders import load_interactions
@@ -43,7 +49,6 @@ from recgan.data.splits import load_heldout
 from recgan.errors import RecganError
 from recgan.evaluation import evaluate
 from recgan.io import atomic_path
-from recgan.models.base import get_model_class
 
 DATASETS = {
     "ml-100k-p1": ("benchmarks/splits/ml-100k-p1/train.tsv", "benchmarks/splits/ml-100k-p1/test.tsv"),
@@ -52,10 +57,8 @@ DATASETS = {
 }
 """Dataset name -> (train, test) paths under the shared data root (Tmall: the buy target)."""
 
-DOWNSTREAM = ("ease", "itemknn", "rp3beta", "bpr", "multvae")
-FIXED_EPOCHS = {"bpr": {"epochs": 20, "patience": 0}, "multvae": {"epochs": 30, "patience": 0}}
-"""Torch downstream models run a fixed, small epoch budget (no early stopping: a carve of an augmented log
-would put generated items into validation); the same budget for every strategy."""
+__all__ = ["BUCKETS", "CONTROLS", "DATASETS", "DOWNSTREAM", "FIXED_EPOCHS", "METRICS", "GridSpec", "bucket_of",
+           "complete_unit", "load_dataset", "run_grid", "run_unit"]
 
 CONTROLS = ("pop", "itemknn", "ease-top")
 """Densifiers that are not GANs, at the GAN's volume and weight: MostPopular, ItemKNN and EASE (the
@@ -102,18 +105,6 @@ def bucket_of(n: np.ndarray) -> np.ndarray:
     return labels[idx - 1]
 
 
-def _downstream(name: str, l2: float, seed: int, device: str):
-    params: dict[str, Any] = {}
-    if name == "ease":
-        params = {"l2": l2}
-    elif name in FIXED_EPOCHS:
-        params = {**FIXED_EPOCHS[name], "seed": seed, "device": device}
-    model = get_model_class(name)(**params)
-    if name in FIXED_EPOCHS:
-        model.driver_options = {"progress": False}
-    return model
-
-
 def _control(name: str, real: Interactions, l2: float, m: int, w: float, maxu: int | None,
              users: np.ndarray):
     """A control strategy: densify ``real`` with a non-GAN model's top ``m`` unseen items at weight ``w``."""
@@ -126,7 +117,7 @@ def _run(mname: str, sname: str, aug, real: Interactions, test: Interactions, l2
     """Fit downstream model ``mname`` on an augmented log, evaluate on the real test set (real training items
     excluded); per-user NDCG@10 / Recall@20 with each user's real training size."""
     t1 = time.perf_counter()
-    model = _downstream(mname, l2, seed, device).fit(aug.data)
+    model = downstream_model(mname, l2, seed, device).fit(aug.data)
     rep = evaluate(model, test, exclude=aug.exclude())
     n_real = np.diff(real.X.indptr)
     uidx = real.users.lookup(rep.users)
@@ -230,3 +221,59 @@ def run_grid(spec: GridSpec, out: str | Path, data_root: str | Path, log=print) 
                     Path(tmp).write_text(json.dumps(res))
                 log(f"  unit took {res['seconds']} s")
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python benchmarks/augment_grid.py``: run the grid units not yet in ``--out`` (then DIR/report.md)."""
+    import argparse
+
+    from recgan.cli.common import parse_params
+
+    from .augment_report import section_header, write_report
+    from .cli import command_line, repository_root
+
+    ap = argparse.ArgumentParser(
+        prog="augment_grid.py",
+        description="The augmentation grid (datasets x scarcity settings x seeds x strategies x downstream "
+                    "models, with controls); each finished unit is written to DIR/units/ at once and a rerun "
+                    "skips it; DIR/report.md is rebuilt at the end (benchmarks/augment_report.py writes the "
+                    "report elsewhere, e.g. the results section).")
+    ap.add_argument("--out", required=True, metavar="DIR", help="grid folder (units/ and report.md)")
+    ap.add_argument("--data-root", default=str(repository_root().parent / "shared"),
+                    help="shared data root holding benchmarks/splits and datasets (default: the repository's ../shared)")
+    ap.add_argument("--datasets", default="ml-100k-p1", help=f"comma list of {', '.join(DATASETS)}")
+    ap.add_argument("--settings", default="full,n2,n5,n10,cold", help="comma list of full, cold, nN")
+    ap.add_argument("--seeds", default="0,1,2", help="comma list of seeds")
+    ap.add_argument("--models", default=",".join(DOWNSTREAM), help="downstream models, comma list")
+    ap.add_argument("--synth", action="store_true", help="also run the synthesizer strategies")
+    ap.add_argument("--max-user-items", type=int, default=20, metavar="K",
+                    help="densify only users with at most K real training interactions outside the nN settings "
+                         "(default 20; 0 = all)")
+    ap.add_argument("--device", default="cpu", help="torch device for the generators and torch downstream models")
+    ap.add_argument("--generator-param", action="append", default=[], metavar="KEY=VALUE",
+                    help="CFGAN parameter override (repeatable)")
+    ap.add_argument("--synth-param", action="append", default=[], metavar="KEY=VALUE",
+                    help="behaviour-synthesizer parameter override (repeatable)")
+    args = ap.parse_args(argv)
+
+    def items(text: str) -> list[str]:
+        return [s.strip() for s in text.split(",") if s.strip()]
+
+    try:
+        seeds = [int(s) for s in items(args.seeds)]
+    except ValueError:
+        raise RecganError(f"--seeds {args.seeds!r}: not a comma list of integers") from None
+    spec = GridSpec(datasets=items(args.datasets), settings=items(args.settings), seeds=seeds,
+                    models=items(args.models), synth=args.synth, max_user_items=args.max_user_items or None,
+                    device=args.device, cfgan_params=parse_params(args.generator_param),
+                    synth_params=parse_params(args.synth_param))
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    run_grid(spec, args.out, args.data_root, log=log)
+    command = command_line("python benchmarks/augment_grid.py", argv)
+    results = Path(args.out) / "report.md"
+    write_report(args.out, results, command, header=section_header(command))
+    print(f"wrote {results}")
+    return 0
