@@ -28,6 +28,7 @@ import torch
 from harness.stats import fmt_mean_std, seed_averaged_test
 
 import recgan  # noqa: F401  (installs the training driver)
+from recgan.core.trainer import TrainingOptions
 from recgan.data.loaders import load_interactions
 from recgan.data.splits import RandomHoldout, load_heldout
 from recgan.evaluation.evaluator import evaluate
@@ -84,7 +85,7 @@ def run_model(part: str, train, test, label: str, seeds: list[int]) -> tuple[lis
     runs, reps = [], []
     for seed in ([0] if name == "ease" else seeds):
         t0 = time.perf_counter()
-        res = fit_model(name, train, {**params, "seed": seed}, tune=tune, driver_options={"progress": False},
+        res = fit_model(name, train, {**params, "seed": seed}, tune=tune, options=TrainingOptions(**{"progress": False}),
                         log=lambda m: None)
         secs = time.perf_counter() - t0
         rep = evaluate(res.model, test, ks)

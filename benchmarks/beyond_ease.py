@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 from harness.stats import fmt_mean_std, seed_averaged_test
 
+from recgan.core.trainer import TrainingOptions
+
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared"
 SPLITS = SHARED / "benchmarks" / "splits"
@@ -72,9 +74,9 @@ def _report(model, split, extra: dict) -> dict:
 
 def run_ease(name: str) -> dict:
     _threads()
+    from recgan.core.validation import validation_scores
     from recgan.models.ease import EASE
     from recgan.training.fitting import fit_model
-    from recgan.training.validation import validation_scores
 
     s = load(name)
     t0 = time.perf_counter()
@@ -102,11 +104,10 @@ def run_gan(name: str, l2: float, seed: int, adv_weight: float) -> dict:
     t0 = time.perf_counter()
     if name == "tmall":  # early stopping on MBGCN's validation file, no refit
         m = EASEGAN(**params)
-        m.driver_options = {"progress": False}
-        m.fit(s.train, s.valid)
+        m.fit(s.train, s.valid, options=TrainingOptions(**{"progress": False}))
         epochs = m.info["training"]["best_epoch"]
     else:
-        res = fit_model("ease-gan", s.train, params, driver_options={"progress": False}, log=lambda m: None)
+        res = fit_model("ease-gan", s.train, params, options=TrainingOptions(**{"progress": False}), log=lambda m: None)
         m = res.model  # the epoch count validation chose (0 = the untrained EASE start was kept)
         epochs = m.info.get("selection", {}).get("valid_best_epoch", res.params["epochs"])
     fit_s = time.perf_counter() - t0

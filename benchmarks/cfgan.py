@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 from harness.stats import fmt_mean_std, seed_averaged_test
 
+from recgan.core.trainer import TrainingOptions
+
 HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("RECGAN_SHARED", HERE.parent.parent / "shared"))  # another copy, e.g. on a GPU box
 SPLITS = SHARED / "benchmarks" / "splits"
@@ -58,7 +60,7 @@ def _report_json(report, extra: dict) -> dict:
 def _user_alarms(model, data) -> dict:
     """Copying and collapse measured the same way for every model, in user space: raw scores of up to 1000
     users (seen items not masked) against their own training items; top-10 lists with seen items removed."""
-    from recgan.models.diagnostics import alarms
+    from recgan.core.diagnostics import alarms
 
     rng = np.random.default_rng(0)
     users = np.sort(rng.choice(data.n_users, min(1000, data.n_users), replace=False))
@@ -113,7 +115,7 @@ def run_fit(work: Path, split: str, model: str, params: dict, seed: int, fit: di
 
     s = _load_split(split)
     t0, c0 = time.perf_counter(), time.process_time()
-    res = fit_model(model, s.train, {**params, "seed": seed}, driver_options={"progress": False, **(driver or {})},
+    res = fit_model(model, s.train, {**params, "seed": seed}, options=TrainingOptions(**{"progress": False, **(driver or {})}),
                     log=lambda m: None,
                     **fit)
     return _score(res.model, s, time.perf_counter() - t0, res.params, time.process_time() - c0)
@@ -138,8 +140,7 @@ def run_tmall(work: Path, params: dict, seed: int) -> dict:
     s = _tmall()
     t0, c0 = time.perf_counter(), time.process_time()
     m = CFGAN(**{**params, "seed": seed})
-    m.driver_options = {"progress": False}
-    m.fit(s.train, s.valid)
+    m.fit(s.train, s.valid, options=TrainingOptions(**{"progress": False}))
     return _score(m, s, time.perf_counter() - t0, params, time.process_time() - c0)
 
 

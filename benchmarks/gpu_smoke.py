@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from recgan.core.trainer import TrainingOptions
+
 HERE = Path(__file__).resolve().parent
 
 # (case, model, parameters); "-bf16" cases are compared with the case of the same name without the suffix
@@ -59,7 +61,7 @@ def run_case(model: str, params: dict, device: str, train, test, folder: Path) -
 
     t0 = time.perf_counter()
     res = fit_model(model, train, {**_params(model, params), "device": device, "seed": 0}, early_stopping=False,
-                    driver_options={"progress": False}, log=lambda m: None)
+                    options=TrainingOptions(**{"progress": False}), log=lambda m: None)
     loaded = Recommender.load(res.model.save(folder))
     users = np.arange(min(50, train.n_users))
     same = bool(np.allclose(res.model.score(users), loaded.score(users), atol=1e-5))

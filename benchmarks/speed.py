@@ -26,6 +26,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import recgan  # noqa: F401  (installs the training driver)
+from recgan.core.trainer import TrainingOptions
 from recgan.data import load_split
 from recgan.evaluation import evaluate
 from recgan.models import EASE
@@ -63,8 +64,7 @@ def cfgan_epoch(train, params: dict) -> dict:
     """Train 2 epochs (the second is timed), then count one more epoch's FLOPs with torch's counter."""
     params = {k: v for k, v in params.items() if not k.startswith("_")}
     m = CFGAN(**{**params, "epochs": 2, "seed": 0})
-    m.driver_options = {"progress": False}
-    m.fit(train)
+    m.fit(train, options=TrainingOptions(**{"progress": False}))
     secs = m.history[-1]["seconds"]
     m.set_train_mode(True)
     with FlopCounterMode(display=False) as fc:

@@ -15,7 +15,6 @@ the generator's item marginals tell planted from unplanted ones bounds epsilon f
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import platform
 import time
@@ -59,7 +58,7 @@ def user_split(data: Interactions, seed: int, fraction: float = 0.2) -> tuple[In
 
 
 def _with_temperature(synth, t: float):
-    synth.config = dataclasses.replace(synth.config, temperature=t)
+    synth.config = synth.config.replace(temperature=t)
     return synth
 
 

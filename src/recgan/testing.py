@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from recgan.core.trainer import TrainingOptions
 from recgan.data.interactions import Interactions
 from recgan.errors import RecganError, UnknownIdError
 from recgan.models.base import Recommender, get_model_class
@@ -61,9 +62,7 @@ class RecommenderContract:
     @classmethod
     def model(cls, data: Interactions) -> Recommender:
         m = get_model_class(cls.model_name)(**cls.params)
-        if hasattr(m, "driver_options"):
-            m.driver_options = {"progress": False}
-        return m.fit(data)
+        return m.fit(data, options=TrainingOptions(**{"progress": False}))
 
     def test_registered(self) -> None:
         assert get_model_class(self.model_name).name == self.model_name
@@ -127,9 +126,7 @@ class RecommenderContract:
         out = []
         for _ in range(2):
             m = cls(**self.params)
-            if hasattr(m, "driver_options"):
-                m.driver_options = {"progress": False}
-            out.append(m.fit(data).score(np.arange(data.n_users)))
+            out.append(m.fit(data, options=TrainingOptions(**{"progress": False})).score(np.arange(data.n_users)))
         np.testing.assert_allclose(out[0], out[1], rtol=1e-5, atol=1e-6)
 
     def test_fold_in(self, model: Recommender, data: Interactions) -> None:

@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from recgan.core.trainer import TrainingOptions
 from recgan.models.apr import APR
 from recgan.models.mf import bpr_loss
 from recgan.testing import RecommenderContract, tiny_data
@@ -17,8 +18,7 @@ class TestAPR(RecommenderContract):
 
 def _fitted(**params) -> APR:
     m = APR(**{**TINY, **params})
-    m.driver_options = {"progress": False}
-    return m.fit(tiny_data())
+    return m.fit(tiny_data(), options=TrainingOptions(**{"progress": False}))
 
 
 def test_adversarial_perturbation_increases_the_loss() -> None:
@@ -43,10 +43,8 @@ def test_pretrained_folder_is_loaded(tmp_path) -> None:
 
     data = tiny_data()
     bpr = BPR(epochs=2, factors=8, batch_size=64)
-    bpr.driver_options = {"progress": False}
-    bpr.fit(data).save(tmp_path / "bpr")
+    bpr.fit(data, options=TrainingOptions(**{"progress": False})).save(tmp_path / "bpr")
     m = APR(**{**TINY, "epochs": 1, "eps": 0.0, "reg_adv": 0.0, "adv_lr": 1e-12, "pretrained": str(tmp_path / "bpr")})
-    m.driver_options = {"progress": False}
-    m.fit(data)
+    m.fit(data, options=TrainingOptions(**{"progress": False}))
     users = np.arange(data.n_users)
     np.testing.assert_allclose(m.score(users), bpr.score(users), atol=1e-5)

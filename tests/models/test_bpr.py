@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from recgan.core.trainer import TrainingOptions
 from recgan.data.loaders import load_interactions
 from recgan.data.splits import load_heldout
 from recgan.evaluation.evaluator import evaluate
@@ -43,8 +44,8 @@ def test_bpr_and_apr_bars_on_ml100k_p2(shared) -> None:
     train = load_interactions(folder / "train.tsv")
     test = load_heldout(folder / "test.tsv", train)
     opts = {"progress": False}
-    bpr = evaluate(fit_model("bpr", train, {"seed": 0}, driver_options=opts, log=lambda m: None).model, test)
-    apr = evaluate(fit_model("apr", train, {"seed": 0}, driver_options=opts, log=lambda m: None).model, test)
+    bpr = evaluate(fit_model("bpr", train, {"seed": 0}, options=TrainingOptions(**opts), log=lambda m: None).model, test)
+    apr = evaluate(fit_model("apr", train, {"seed": 0}, options=TrainingOptions(**opts), log=lambda m: None).model, test)
     assert bpr["ndcg@20"] >= 0.2574
     assert apr["ndcg@20"] >= 1.03 * bpr["ndcg@20"], (apr["ndcg@20"], bpr["ndcg@20"])
     assert np.isfinite(apr["ndcg@20"])

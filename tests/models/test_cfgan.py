@@ -15,13 +15,14 @@ import scipy.sparse as sp
 import torch
 
 from recgan.cli.main import main as cli
+from recgan.core import diagnostics as dg
+from recgan.core.gan_parts import sample_unobserved, sample_unobserved_by_rank
+from recgan.core.trainer import TrainingOptions
 from recgan.data.interactions import Interactions
 from recgan.data.splits import validation_carve
 from recgan.errors import FoldInNotSupported, RecganError
-from recgan.models import diagnostics as dg
 from recgan.models.base import make_config
 from recgan.models.cfgan import CFGAN, CFGANConfig
-from recgan.models.gan_parts import sample_unobserved, sample_unobserved_by_rank
 from recgan.testing import RecommenderContract, tiny_data
 
 TINY = {"epochs": 3, "g_hidden": (16,), "d_hidden": (8,), "batch_size": 8, "batch_size_d": 8,
@@ -45,8 +46,7 @@ class TestCFGANEaseStart(RecommenderContract):
 
 def _fit(data: Interactions, valid: Interactions | None = None, **params) -> CFGAN:
     m = CFGAN(**{**TINY, **params})
-    m.driver_options = {"progress": False, **m.driver_options}
-    return m.fit(data, valid)
+    return m.fit(data, valid, options=TrainingOptions(progress=False))
 
 
 def test_fold_in_of_a_user_removed_from_training_is_the_generator_on_their_history() -> None:
@@ -79,13 +79,11 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path, mode: 
     params = {"mode": mode, "epochs": 6, "noise_dim": 2, "patience": 0}
     ckpt = tmp_path / "ckpt"
     interrupted = CFGAN(**{**TINY, **params})
-    interrupted.driver_options = {"progress": False, "checkpoint_dir": str(ckpt), "checkpoint_every": 2,
-                                  "stop_after_epoch": 4}
-    interrupted.fit(carve.train, carve.test)
+    interrupted.fit(carve.train, carve.test, options=TrainingOptions(**{"progress": False, "checkpoint_dir": str(ckpt), "checkpoint_every": 2,
+                                  "stop_after_epoch": 4}))
     assert len(interrupted.history) == 4 and (ckpt / "last" / "checkpoint.json").exists()
     resumed = CFGAN(**{**TINY, **params})
-    resumed.driver_options = {"progress": False, "resume": str(ckpt / "last")}
-    resumed.fit(carve.train, carve.test)
+    resumed.fit(carve.train, carve.test, options=TrainingOptions(**{"progress": False, "resume": str(ckpt / "last")}))
     straight = _fit(carve.train, carve.test, **params)
     a, b = resumed._state(), straight._state()
     assert a.keys() == b.keys()
@@ -114,9 +112,8 @@ def test_variants_train_without_nan(params) -> None:
 def test_epoch_logs_losses_gradients_and_alarms(tmp_path) -> None:
     carve = validation_carve(tiny_data(), 0.2, 1)
     m = CFGAN(**TINY)
-    m.driver_options = {"progress": False, "log_path": str(tmp_path / "log.jsonl"),
-                        "plot_path": str(tmp_path / "curves.png")}
-    m.fit(carve.train, carve.test)
+    m.fit(carve.train, carve.test, options=TrainingOptions(**{"progress": False, "log_path": str(tmp_path / "log.jsonl"),
+                        "plot_path": str(tmp_path / "curves.png")}))
     h = m.history[-1]
     for key in ("loss_d", "loss_g", "loss_zr", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
                 "val_ndcg@20", "copy_mass", "self_similarity", "distinct_lists", "item_coverage",
@@ -242,9 +239,9 @@ def test_bad_parameters_raise() -> None:
 
 def test_presets_are_the_authors_settings() -> None:
     for name, preset in CFGAN.presets.items():
-        make_config(CFGANConfig, {k: v for k, v in preset.items() if not k.startswith("_")})
-        assert (preset.get("_early_stopping") is False) == (name in ("paper-ml100k", "paper-ml1m"))
-    p = CFGAN.presets["paper-ml100k"]
+        make_config(CFGANConfig, preset.params)
+        assert (preset.fit.early_stopping is False) == (name in ("paper-ml100k", "paper-ml1m"))
+    p = CFGAN.presets["paper-ml100k"].params
     assert (p["mode"], p["scheme"], p["zr_ratio"], p["pm_ratio"], p["zr_weight"]) == ("item", "ZP", 0.7, 0.7, 0.03)
     assert (p["g_hidden"], p["d_hidden"], p["steps_g"], p["steps_d"]) == ((400,), (125,), 4, 2)
     assert p["epochs"] * p["steps_g"] == 1000  # the code's 1000 "epochs" are generator passes
@@ -270,7 +267,7 @@ def test_cli_train_and_recommend_from_a_history(tmp_path) -> None:
 
 def test_int32_sampler_matches_reference_keys():
     """The int32 evaluation of the negative-sampling hash draws exactly what the int64 reference keys give."""
-    from recgan.models.gan_parts import _keys_below, hash_keys
+    from recgan.core.gan_parts import _keys_below, hash_keys
 
     g = torch.Generator().manual_seed(0)
     for seed in (0, 123, 2**40 + 7, 2**63 - 1):

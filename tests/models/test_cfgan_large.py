@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
+from recgan.core.trainer import TrainingOptions
 from recgan.errors import RecganError
 from recgan.models.cfgan_large import CFGANLarge
 from recgan.testing import RecommenderContract, tiny_data
@@ -24,8 +25,7 @@ class TestCFGANLarge(RecommenderContract):
 
 def _fit(data, valid=None, **params) -> CFGANLarge:
     m = CFGANLarge(**{**TINY, **params})
-    m.driver_options = {"progress": False, **m.driver_options}
-    return m.fit(data, valid)
+    return m.fit(data, valid, options=TrainingOptions(progress=False))
 
 
 @pytest.mark.parametrize("params", [
@@ -107,12 +107,10 @@ def test_resume_is_bit_exact(tmp_path) -> None:
     data = tiny_data()
     full = _fit(data, epochs=4)
     part = CFGANLarge(**{**TINY, "epochs": 4})
-    part.driver_options = {"progress": False, "checkpoint_dir": str(tmp_path), "checkpoint_every": 2,
-                           "stop_after_epoch": 2}
-    part.fit(data)
+    part.fit(data, options=TrainingOptions(**{"progress": False, "checkpoint_dir": str(tmp_path), "checkpoint_every": 2,
+                           "stop_after_epoch": 2}))
     rest = CFGANLarge(**{**TINY, "epochs": 4})
-    rest.driver_options = {"progress": False, "resume": str(tmp_path / "last")}
-    rest.fit(data)
+    rest.fit(data, options=TrainingOptions(**{"progress": False, "resume": str(tmp_path / "last")}))
     users = np.arange(data.n_users)
     np.testing.assert_array_equal(rest.score(users), full.score(users))
 
@@ -130,9 +128,8 @@ def test_training_never_allocates_users_by_items() -> None:
             return out
 
     m = CFGANLarge(**{**TINY, "epochs": 1, "batch_size": 8, "batch_size_d": 8})
-    m.driver_options = {"progress": False}
     with Spy():
-        m.fit(data)
+        m.fit(data, options=TrainingOptions(**{"progress": False}))
     assert max(seen) < big / 4  # biggest tensor: parameters (items x hidden) or one batch's entries
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from recgan.core.trainer import TrainingOptions
 from recgan.data.splits import validation_carve
 from recgan.errors import RecganError
 from recgan.models.easegan import EASEGAN, ease_weights
@@ -27,8 +28,7 @@ class TestEASEGANAblation(RecommenderContract):
 
 def _fit(**params):
     m = EASEGAN(**{**TINY, **params})
-    m.driver_options = {"progress": False}
-    return m.fit(tiny_data())
+    return m.fit(tiny_data(), options=TrainingOptions(**{"progress": False}))
 
 
 def test_ablation_has_no_discriminator():
@@ -98,8 +98,7 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path):
     for opts in ({"checkpoint_dir": str(ckpt), "checkpoint_every": 2, "stop_after_epoch": 2},
                  {"resume": str(ckpt / "last")}, {}):
         m = EASEGAN(**params)
-        m.driver_options = {"progress": False, **opts}
-        runs.append(m.fit(carve.train, carve.test))
+        runs.append(m.fit(carve.train, carve.test, options=TrainingOptions(**{"progress": False, **opts})))
     resumed, straight = runs[1], runs[2]
     a, b = resumed._state(), straight._state()
     assert a.keys() == b.keys()

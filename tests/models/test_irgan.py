@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from recgan.core.trainer import TrainingOptions
 from recgan.models.irgan import IRGAN, _sample_rows
 from recgan.testing import RecommenderContract, tiny_data
 
@@ -23,8 +24,7 @@ def test_no_nan_with_and_without_pretraining(g_pretrain: int) -> None:
     data = tiny_data()
     m = IRGAN(**{**TINY, "epochs": 4, "g_pretrain_epochs": g_pretrain, "lr": 0.05, "lr_d": 0.05,
                  "temperature": 0.05})
-    m.driver_options = {"progress": False}
-    m.fit(data, data)  # validation on train data: exercises the evaluation path too
+    m.fit(data, data, options=TrainingOptions(**{"progress": False}))  # validation on train data: exercises the evaluation path too
     for row in m.history:
         for k, v in row.items():
             if isinstance(v, float):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from recgan.core.trainer import TrainingOptions
 from recgan.models.cfgan import CFGAN
 from recgan.models.multvae import MultVAE
 from recgan.models.torch_base import TorchRecommender, bf16_autocast
@@ -15,8 +16,7 @@ def _fit(cls, params: dict, bf16: bool, monkeypatch) -> dict[str, torch.Tensor]:
         if bf16:  # CUDA's bf16 path, exercised on the CPU: the same context around each whole epoch
             mp.setattr(TorchRecommender, "autocast", lambda self: bf16_autocast("cpu"))
         model = cls(**params, seed=0)
-        model.driver_options = {"progress": False}
-        model.fit(tiny_data())
+        model.fit(tiny_data(), options=TrainingOptions(**{"progress": False}))
     return {f"{n}.{k}": v.detach().clone() for n, mod in model.modules().items()
             for k, v in mod.state_dict().items()}
 

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 
+from recgan.core.trainer import TrainingOptions
 from recgan.data.splits import validation_carve
 from recgan.models.easegan import EASEGAN
 from recgan.testing import tiny_data
@@ -28,8 +29,7 @@ def test_start_competes_as_epoch_zero_and_wins_when_training_only_hurts(tmp_path
     data = tiny_data()
     carve = validation_carve(data, 0.2, 12345)
     m = EASEGAN(**{**TINY, "lr": 50.0})
-    m.driver_options = {"progress": False, "log_path": str(tmp_path / "log.jsonl")}
-    m.fit(carve.train, carve.test)
+    m.fit(carve.train, carve.test, options=TrainingOptions(**{"progress": False, "log_path": str(tmp_path / "log.jsonl")}))
     assert m.info["training"]["best_epoch"] == 0 and "val_ndcg@20" in m.info["start_val"]
     users = np.arange(carve.train.n_users)
     np.testing.assert_allclose(m._score(users), _start_scores(carve.train, users), rtol=1e-5, atol=1e-6)
@@ -40,7 +40,7 @@ def test_start_competes_as_epoch_zero_and_wins_when_training_only_hurts(tmp_path
 
 def test_refit_of_a_chosen_start_is_the_start_on_all_of_train():
     data = tiny_data()
-    res = fit_model("ease-gan", data, {**TINY, "lr": 50.0}, driver_options={"progress": False}, log=lambda m: None)
+    res = fit_model("ease-gan", data, {**TINY, "lr": 50.0}, options=TrainingOptions(**{"progress": False}), log=lambda m: None)
     assert res.model.info["selection"]["valid_best_epoch"] == 0 and res.model.history == []
     users = np.arange(data.n_users)
     np.testing.assert_allclose(res.model._score(users), _start_scores(data, users), rtol=1e-5, atol=1e-6)
@@ -50,8 +50,7 @@ def test_a_useful_epoch_still_wins():
     data = tiny_data()
     carve = validation_carve(data, 0.2, 12345)
     m = EASEGAN(**{**TINY, "lr": 1e-3})
-    m.driver_options = {"progress": False}
-    m.fit(carve.train, carve.test)
+    m.fit(carve.train, carve.test, options=TrainingOptions(**{"progress": False}))
     t = m.info["training"]
     start = m.info["start_val"]["val_ndcg@20"]
     assert t["best_val"] >= start  # never worse than the start on validation

@@ -66,13 +66,43 @@ def parse_id_list(spec: str) -> list[str] | None:
 
 
 def read_id_file(path: str | os.PathLike[str]) -> list[str]:
+    """One id per line (UTF-8; blank lines skipped, each line trimmed). Ids follow the id rule of
+    :mod:`recgan.data.ids` (``42`` matches the integer id 42; ``042`` and ``42.0`` do not)."""
     p = Path(path)
     if not p.is_file():
-        raise RecganError(f"{p}: no such file")
-    ids = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        raise RecganError(f"{p}: no such file" + (" (it is a folder)" if p.is_dir() else ""))
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise RecganError(f"{p}: cannot read: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise RecganError(f"{p}: line {line}: not UTF-8 text (byte 0x{raw[e.start]:02x}); "
+                          "save the file as UTF-8") from None
+    ids = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if not ids:
         raise RecganError(f"{p}: empty (expected one id per line)")
     return ids
+
+
+def load_model(path: str | os.PathLike[str], device: str | None = None):
+    """:meth:`Recommender.load` for a folder named on the command line: a missing, foreign or damaged folder
+    (truncated weights, a zip that is no npz, a missing file) is one :class:`RecganError` line."""
+    from recgan.models.base import Recommender
+
+    folder = Path(path)
+    if not folder.is_dir():
+        raise RecganError(f"{folder}: no such model folder" + (" (it is a file)" if folder.exists() else ""))
+    try:
+        return Recommender.load(folder, device=device) if device is not None else Recommender.load(folder)
+    except RecganError:
+        raise
+    except Exception as e:
+        why = (str(e).strip().splitlines() or [""])[0][:300]
+        raise RecganError(f"{folder}: cannot load the model folder (damaged or incomplete): "
+                          f"{type(e).__name__}: {why}") from None
 
 
 def write_frame(df: pd.DataFrame, out: str | None, header: bool = False) -> None:
@@ -82,6 +112,17 @@ def write_frame(df: pd.DataFrame, out: str | None, header: bool = False) -> None
         return
     with atomic_path(out) as tmp:
         df.to_csv(tmp, sep="\t", header=header, index=False, float_format="%.6g")
+
+
+def nonnegative_int(s: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {s!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    return v
 
 
 def positive_int(s: str) -> int:

@@ -12,20 +12,22 @@ from pathlib import Path
 from recgan.cli.common import (
     add_data_args,
     load_data_args,
+    load_model,
     parse_id_list,
     parse_params,
     positive_int,
     read_id_file,
     write_frame,
 )
+from recgan.core import distributed
 from recgan.data.loaders import load_interactions, read_frame
 from recgan.data.splits import load_heldout
 from recgan.errors import RecganError
 from recgan.evaluation.evaluator import aligned_test, evaluate, evaluate_lists
-from recgan.models.base import REGISTRY, Recommender, get_model_class
+from recgan.io import check_replaceable
+from recgan.models.base import REGISTRY, get_model_class
 from recgan.models.torch_base import TorchRecommender
-from recgan.training import distributed
-from recgan.training.fitting import fit_model
+from recgan.training.fitting import TrainingOptions, fit_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,10 +35,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("train", help="fit a model and write a model folder",
                        description="Fit a recommender following PROTOCOL.md (tuning and early stopping on "
-                                   "a validation carve of train) and write a model folder.")
+                                   "a validation carve of train) and write a model folder.",
+                       epilog="models ('recgan models NAME' lists a model's parameters):\n" + REGISTRY.help_table(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_args(p)
-    p.add_argument("--model", required=True, help=f"one of: {', '.join(sorted(REGISTRY))}")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="hyper-parameter (repeatable)")
+    p.add_argument("--model", required=True, metavar="NAME",
+                   help=f"one of: {', '.join(REGISTRY.names())} (listed below)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="hyper-parameter (repeatable); 'recgan models NAME' lists them with types and defaults")
     p.add_argument("--preset", default=None, help="named settings of the model (e.g. paper-ml100k for cfgan)")
     p.add_argument("--tune", action="store_true", help="grid-search the model's tune grid on a validation carve")
     p.add_argument("--seed", type=int, default=0)
@@ -53,7 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mlflow", default=None, metavar="EXPERIMENT",
                    help="also log params, per-epoch scalars and curves to this MLflow experiment (needs mlflow)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="model folder to write; an existing model folder there is replaced whole (atomically), "
+                        "any other existing file or non-empty folder is refused")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("recommend", help="top-k lists from a model folder",
@@ -89,14 +97,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     params: dict = {}
     fit_opts = {"early_stopping": not args.no_early_stopping, "refit": not args.no_refit}
     if args.preset:
-        presets = getattr(cls, "presets", {})
-        if args.preset not in presets:
-            raise RecganError(f"model {args.model!r} has no preset {args.preset!r}; presets: {sorted(presets) or 'none'}")
-        for k, v in presets[args.preset].items():
-            if k.startswith("_"):
-                fit_opts[k[1:]] = v
-            else:
-                params[k] = v
+        preset = cls.preset(args.preset)
+        params.update(preset.params)
+        fit_opts.update({k: v for k, v in preset.fit.model_dump().items() if not v})  # a preset only turns off
     params.update(parse_params(args.param))
     params["seed"] = args.seed
     iterative = issubclass(cls, TorchRecommender)
@@ -109,24 +112,21 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise RecganError(f"--device: model {args.model!r} runs on numpy (CPU) only")
         params["device"] = args.device
     cls(**params)  # validate parameters before reading data
+    check_replaceable(args.out, "model")  # refuse a non-model --out before any work
     t0 = time.perf_counter()
     data = load_data_args(args)
     _log(f"data: {data}  ({time.perf_counter() - t0:.1f}s)")
     out = Path(args.out)
     with tempfile.TemporaryDirectory() as tmp:
-        driver = {"progress": not args.quiet and sys.stderr.isatty() or False,
-                  "log_path": str(Path(tmp) / "training_log.jsonl"),
-                  "plot_path": str(Path(tmp) / "curves.png"), "tensorboard_dir": args.tensorboard,
-                  "mlflow_experiment": args.mlflow}
-        if args.checkpoint_every:
-            driver["checkpoint_every"] = args.checkpoint_every
-            driver["checkpoint_dir"] = args.checkpoint_dir or str(out) + ".ckpt"
-        if args.resume:
-            driver["resume"] = args.resume
-        if not iterative:
-            driver = {}
+        options = TrainingOptions(
+            progress=not args.quiet, log_path=str(Path(tmp) / "training_log.jsonl"),
+            plot_path=str(Path(tmp) / "curves.png"), tensorboard_dir=args.tensorboard,
+            mlflow_experiment=args.mlflow, checkpoint_every=args.checkpoint_every or 0,
+            checkpoint_dir=(args.checkpoint_dir or str(out) + ".ckpt") if args.checkpoint_every else None,
+            resume=args.resume or None,
+        ) if iterative else None
         res = fit_model(args.model, data, params, tune=args.tune, valid_fraction=args.valid_fraction,
-                        driver_options=driver, log=_log, **fit_opts)
+                        options=options, log=_log, **fit_opts)
         extra = {p.name: p.read_bytes() for p in Path(tmp).iterdir() if p.is_file()}
         if not distributed.is_main():  # torchrun: rank 0 writes the model folder
             distributed.barrier()
@@ -141,7 +141,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    model = Recommender.load(args.model)
+    model = load_model(args.model)
     if args.history:
         items = read_id_file(args.history)
         df, unknown = model.recommend_for_history(items, k=args.k)
@@ -166,7 +166,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise RecganError(f"-k {args.k!r}: cut-offs must be >= 1")
     t0 = time.perf_counter()
     if args.model:
-        model = Recommender.load(args.model)
+        model = load_model(args.model)
         data = model._check_fitted()
         test = load_heldout(args.test, data)
         exclude = None

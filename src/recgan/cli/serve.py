@@ -25,7 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="worker processes, each with its own copy of the model (default 1)")
     p.add_argument("--api-key-file", default=None, metavar="F",
                    help="file holding the API key required on every route but /healthz and /readyz "
-                        "(header X-API-Key or Authorization: Bearer); also enables /v1/admin/reload")
+                        "(header X-API-Key or Authorization: Bearer); also enables /v1/admin/reload. If F does "
+                        "not exist, a new random key is written there (readable by you only, mode 0600) and the "
+                        "path is printed; surrounding whitespace in the file is ignored")
     p.add_argument("--model-root", default=None, metavar="DIR",
                    help="folder every served model must lie in, reloads included (default: the parent of --model)")
     p.add_argument("--max-history", type=positive_int, default=1000, help="longest fold-in history (default 1000)")
@@ -46,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="threads running model arithmetic per worker (default 2)")
     p.add_argument("--torch-threads", type=positive_int, default=1,
                    help="torch intra-op threads per worker (default 1; micro-batches use the cores better)")
-    p.add_argument("--device", default=None, help="torch device for torch models (default: the model's own)")
+    p.add_argument("--device", default=None, help="torch device for torch models: cpu, cuda, cuda:N or auto (default auto: CUDA when present; a folder trained on a GPU serves on CPUs)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument("--access-log", action="store_true", help="log every request (costs throughput)")
     p.set_defaults(func=cmd_serve)
@@ -61,6 +63,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _api_key(path: str, read, create) -> str:
+    """The key in ``path``; a new key written there (0600) when the file does not exist yet."""
+    p = Path(path)
+    if not p.exists() and not p.is_symlink():
+        create(p)
+        print(f"recgan: created a new API key in {p} (readable by you only); clients send it as the header "
+              f"'X-API-Key: <the key>' or 'Authorization: Bearer <the key>'", file=sys.stderr)
+    elif p.is_file() and os.name == "posix" and p.stat().st_mode & 0o077:
+        print(f"recgan: warning: the API key file {p} is readable by other users (chmod 600 {p})", file=sys.stderr)
+    return read(p)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
@@ -68,6 +82,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from recgan.serving.app import (
             ENV_CONFIG,
             ServeSettings,
+            create_api_key_file,
             create_app,
             read_api_key_file,
             settings_to_env,
@@ -88,7 +103,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise RecganError(f"--port {args.port}: expected 0..65535")
     if args.batch_wait_ms < 0:
         raise RecganError(f"--batch-wait-ms {args.batch_wait_ms}: must be >= 0")
-    key = read_api_key_file(args.api_key_file) if args.api_key_file else None
+    key = _api_key(args.api_key_file, read_api_key_file, create_api_key_file) if args.api_key_file else None
     if key is None and not _is_loopback(args.host):
         print(f"recgan: warning: serving on {args.host} without --api-key-file: anyone who can reach it "
               "can query the model", file=sys.stderr)

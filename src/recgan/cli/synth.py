@@ -9,11 +9,18 @@ import sys
 import time
 from pathlib import Path
 
-from recgan.cli.common import add_data_args, load_data_args, parse_params, positive_int, write_frame
+from recgan.cli.common import (
+    add_data_args,
+    load_data_args,
+    nonnegative_int,
+    parse_params,
+    positive_int,
+    write_frame,
+)
 from recgan.errors import RecganError
 from recgan.io import check_replaceable
 
-GENERATORS = ("gan", "vae", "independent")
+GENERATORS = ("gan", "vae", "independent", "randomised-response")
 UTILITY_MAX_ITEMS = 20_000
 """Above this catalogue size the temperature choice skips its (informational) EASE utility column."""
 
@@ -36,8 +43,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--dp-epsilon", type=float, default=None, metavar="E",
                    help="user-level differential privacy with this epsilon (gan only; needs opacus)")
     q.add_argument("--dp-delta", type=float, default=None, metavar="D", help="DP delta (default 1e-5)")
-    q.add_argument("--epochs", type=positive_int, default=None,
+    q.add_argument("--epochs", type=nonnegative_int, default=None,
                    help="override the generator's epochs (gan: adversarial epochs after its start; 0 releases the start)")
+    q.add_argument("--checkpoint-every", type=nonnegative_int, default=0, metavar="N",
+                   help="write a checkpoint every N epochs to --checkpoint-dir (gan, vae; not with --dp-epsilon)")
+    q.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                   help="checkpoint folder (default: OUT.ckpt); DIR/last is what --resume takes")
+    q.add_argument("--resume", default=None, metavar="DIR",
+                   help="continue an interrupted fit from a checkpoint (DIR/last): same data, parameters and seed "
+                        "end with the same weights as an uninterrupted fit")
+    q.add_argument("--quiet", action="store_true", help="no progress display")
     q.add_argument("--temperature", default="auto", metavar="T|auto",
                    help="sampling temperature. auto (default for gan and vae without DP): the lowest of "
                         "1, 0.8, 0.6, 0.5, 0.4, 0.3 at which synthetic users are no closer to the training users "
@@ -68,7 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="Compare a synthetic file with the real training users and a real user-level "
                                     "holdout; the two baselines (independent sampler, VAE) are fit on --train and "
                                     "shown beside it. Writes REPORT_DIR/report.json and report.html.")
-    q.add_argument("--train", required=True, metavar="REAL_TRAIN")
+    q.add_argument("--train", default=None, metavar="REAL_TRAIN",
+                   help="the real users the release was fit on (required: the attacks score them as members)")
     q.add_argument("--holdout", required=True, metavar="REAL_HOLDOUT",
                    help="real users never used in training, whole profiles: a file, or the folder of "
                         "'recgan data split --method user' (its foldin.tsv + test.tsv)")
@@ -88,6 +104,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="sampling temperature of the VAE baseline: auto (default; chosen on a development split "
                         "of --train like 'synth fit --temperature auto', one extra fit) or 1")
     q.add_argument("--target", default=None, help="target behaviour (default: buy if present, else the only one)")
+    q.add_argument("--shadows", type=int, default=8, metavar="K",
+                   help="shadow releases per set for the membership attack (even; 0 skips it). Each is a cheap "
+                        "release of the same kind: the GAN's spectral start, the VAE at 10 epochs")
     q.add_argument("--seed", type=int, default=0)
     q.set_defaults(func=cmd_report)
 
@@ -97,9 +116,13 @@ def _log(msg: str) -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    from recgan.core.trainable import TorchTrainable
+    from recgan.core.trainer import TrainingOptions
     from recgan.synth import make_synthesizer
 
     check_replaceable(args.out, "synthesizer")  # before any work
+    if args.resume and not (Path(args.resume) / "checkpoint.json").is_file():
+        raise RecganError(f"--resume {args.resume}: no checkpoint.json there (give the checkpoint's 'last' folder)")
     params = parse_params(args.param)
     params["seed"] = args.seed
     if args.epochs is not None:
@@ -109,8 +132,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if args.dp_delta is not None and args.dp_epsilon is None:
         raise RecganError("--dp-delta needs --dp-epsilon")
     if args.dp_epsilon is not None:
-        if args.generator != "gan":
-            raise RecganError(f"--dp-epsilon: only the gan generator trains with DP (not {args.generator!r})")
+        if args.generator not in ("gan", "randomised-response"):
+            raise RecganError(f"--dp-epsilon: only the gan generator and the randomised-response control are "
+                              f"private (not {args.generator!r})")
         if args.dp_epsilon <= 0:
             raise RecganError(f"--dp-epsilon must be > 0, got {args.dp_epsilon}")
         params["dp_epsilon"] = args.dp_epsilon
@@ -126,7 +150,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             raise RecganError(f"--temperature must be a positive number or auto, got {args.temperature!r}") from None
         if not params["temperature"] > 0:
             raise RecganError(f"--temperature must be a positive number or auto, got {args.temperature!r}")
-    auto = auto and args.generator != "independent" and args.dp_epsilon is None
+    auto = auto and args.generator not in ("independent", "randomised-response") and args.dp_epsilon is None
     synth = make_synthesizer(args.generator, **params)  # validates parameters before reading data
     data = load_data_args(args)
     _log(f"data: {data}")
@@ -158,7 +182,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
         params["temperature"] = chosen
         synth = make_synthesizer(args.generator, **params)
         calibration = {"chosen": chosen, "max_dcr_p": MAX_DCR_P, "table": table}
-    synth.fit(data)
+    trained_by_epochs = isinstance(synth, TorchTrainable)
+    if (args.checkpoint_every or args.resume) and not trained_by_epochs:
+        raise RecganError(f"--checkpoint-every / --resume: generator {args.generator!r} is not trained by epochs")
+    options = TrainingOptions(
+        progress=not args.quiet, checkpoint_every=args.checkpoint_every,
+        checkpoint_dir=(args.checkpoint_dir or str(args.out) + ".ckpt") if args.checkpoint_every else None,
+        resume=args.resume or None,
+    )
+    synth.fit(data, options)
     if calibration is not None:
         synth.info["temperature_calibration"] = calibration
     seconds = time.perf_counter() - t0
@@ -211,6 +243,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     from recgan.reports.synth_report import align_frame, build_report, write_report
     from recgan.synth import IndependentSampler, VAESynthesizer, load_synthesizer
 
+    if args.train is None:
+        raise RecganError("synth report needs --train REAL_TRAIN: the real users the release was fit on (its "
+                          "attacks score them as members against the --holdout users)")
+    if args.shadows and (args.shadows < 2 or args.shadows % 2):
+        raise RecganError(f"--shadows must be 0 or an even number >= 2, got {args.shadows}")
     check_replaceable(args.out, "synth-report")  # before any work
     train = load_interactions(args.train, target=args.target)
     hold_path = Path(args.holdout)
@@ -229,16 +266,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     syn_df = read_frame(args.synthetic)
     synthetic = align_frame(syn_df, train, source=str(args.synthetic))
     meta_path = Path(str(args.synthetic) + ".json")
-    name, privacy = "synthetic", {}
+    name, privacy, model = "synthetic", {}, None
     if args.model:
-        s = load_synthesizer(args.model)
-        name, privacy = s.name, s.privacy
+        model = load_synthesizer(args.model)
+        name, privacy = model.name, model.privacy
     elif meta_path.is_file():
         meta = json.loads(meta_path.read_text())
         name, privacy = meta.get("generator", name), meta.get("privacy", {})
+        if meta.get("model") and Path(meta["model"]).is_dir():  # the generator too: the white-box attack
+            try:
+                model = load_synthesizer(meta["model"])
+            except RecganError as e:
+                _log(f"note: {e}; the generator-released attack is skipped")
+    if model is not None:
+        _check_release_data(model, train, args.train)
     if privacy.get("dp"):
         name = f"{name} (DP eps={privacy['epsilon']:.3g})"
     sets: dict[str, Interactions] = {name: synthetic}
+    generators = {name: model} if model is not None else {}
+    statements = {name: privacy} if privacy else {}
     if not args.no_baselines:
         n = synthetic.n_users
         for cls, kw in ((IndependentSampler, {}), (VAESynthesizer, {"epochs": args.baseline_epochs} if args.baseline_epochs else {})):
@@ -254,7 +300,17 @@ def cmd_report(args: argparse.Namespace) -> int:
                 note = f" at temperature {kw['temperature']:g} (chosen like synth fit's auto)"
             s = cls(seed=args.seed, **kw).fit(train)
             sets[cls.name] = s.sample_interactions(n, seed=args.seed)
+            generators[cls.name] = s
             _log(f"baseline {cls.name}: fitted and sampled {n} users in {time.perf_counter() - t0:.1f}s{note}")
+        if privacy.get("dp") and not name.startswith("randomised-response"):  # the non-GAN DP control, same epsilon
+            from recgan.synth import make_synthesizer
+
+            eps = float(privacy.get("target_epsilon") or privacy["epsilon"])
+            t0 = time.perf_counter()
+            rr = make_synthesizer("randomised-response", dp_epsilon=eps, seed=args.seed).fit(train)
+            rr_name = f"randomised-response (DP eps={eps:.3g})"
+            sets[rr_name], generators[rr_name], statements[rr_name] = rr.sample_interactions(n, seed=args.seed), rr, rr.privacy
+            _log(f"DP control {rr_name}: fitted and sampled {n} users in {time.perf_counter() - t0:.1f}s")
     canaries = None
     if args.canaries:
         cf = read_frame(args.canaries)
@@ -267,7 +323,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         decoys = align_frame(df.assign(behaviour=train.target)[["user", "item", "behaviour"]], train,
                              source=str(args.decoys)).X
     report = build_report(train, holdout, sets, seed=args.seed, canaries=canaries, decoys=decoys,
-                          privacy={name: privacy} if privacy else None,
+                          privacy=statements or None, generators=generators, n_shadows=args.shadows,
                           meta={"train": str(args.train), "holdout": str(args.holdout),
                                 "synthetic": str(args.synthetic)})
     if report["meta"].get("note"):
@@ -277,5 +333,40 @@ def cmd_report(args: argparse.Namespace) -> int:
     _log(f"{name}: utility(EASE) {s.get('utility_ease_ratio', float('nan')):.3f}, popularity spearman "
          f"{s['popularity_spearman']:.3f}, long-tail coverage {s['longtail_coverage']:.3f}, dcr_p "
          f"{s['dcr_p']:.3f}, MIA AUC {s['mia_auc']:.3f}")
+    for set_name, row in report["summary"].items():
+        _log(f"  attacks on {set_name}: {_attack_line(row)}")
+    if report["meta"].get("dp_verdict"):
+        _log(f"DP control: {report['meta']['dp_verdict']}")
     _log(f"report: {Path(args.out) / 'report.html'}")
     return 0
+
+
+def _attack_line(row: dict) -> str:
+    """The attacks' headline figures of one report row, one line."""
+    parts = []
+    if "lira_auc" in row:
+        parts.append(f"membership (synthetic) AUC {row['lira_auc']:.3f}, TPR@1%FPR {row['lira_tpr_at_1pct_fpr']:.3f}")
+    if "lira_generator_auc" in row:
+        parts.append(f"membership (generator) AUC {row['lira_generator_auc']:.3f}, TPR@1%FPR "
+                     f"{row['lira_generator_tpr_at_1pct_fpr']:.3f}")
+    parts.append(f"attribute advantage {row['attribute_advantage']:+.3f}")
+    if "canaries_reproduced" in row:
+        parts.append(f"canaries {row['canaries_reproduced']} vs decoys {row.get('decoys_reproduced', '-')}")
+    eps = row.get("epsilon_spent")
+    parts.append("epsilon spent " + (f"{eps:.3g}" if eps is not None else "none (no DP)"))
+    if "epsilon_lb" in row:
+        parts.append(f"empirical epsilon >= {row['epsilon_lb']:.2f}")
+    return "; ".join(parts)
+
+
+def _check_release_data(model, train, train_path: str) -> None:
+    """Refuse a --train that cannot be the data the release's generator was fit on (the attacks would score
+    the wrong members): items it never saw, or more users than it was fit on."""
+    known = set(map(str, model.items.to_list()))
+    unknown = int(sum(str(i) not in known for i in train.items.to_list()))
+    fitted = (model.info or {}).get("users")
+    if unknown or (fitted is not None and train.n_users > int(fitted)):
+        what = (f"{unknown} of its items are unknown to the generator" if unknown else
+                f"it holds {train.n_users} users, the generator was fit on {fitted}")
+        raise RecganError(f"{train_path}: not the release's training users ({what}); the report needs --train = the "
+                          "real users the generator was fit on")

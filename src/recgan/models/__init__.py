@@ -15,9 +15,6 @@ __all__ = [
 ]
 
 # Every other module of this package registers its models on import (one model per file).
-import importlib as _importlib
-import pkgutil as _pkgutil
+from recgan.core.registry import discover as _discover
 
-for _m in _pkgutil.iter_modules(__path__):
-    if not _m.name.startswith("_"):
-        _importlib.import_module(f"{__name__}.{_m.name}")
+_discover(__name__, __path__)

@@ -13,9 +13,8 @@ early stopping) are adversarial ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
+from pydantic import Field
 from torch.nn import functional as F
 
 from recgan.data.interactions import Interactions
@@ -25,17 +24,16 @@ from recgan.models.bpr import BPRConfig, MFRecommender
 from recgan.models.mf import bpr_loss
 
 
-@dataclass
 class APRConfig(BPRConfig):
-    epochs: int = 100
+    epochs: int = Field(100, ge=1)
     """Maximum adversarial epochs (after pretraining)."""
-    eps: float = 0.3
+    eps: float = Field(0.3, ge=0)
     """Length of the adversarial perturbation of each embedding row (epsilon in the paper)."""
-    adv_lr: float = 1e-3
+    adv_lr: float = Field(1e-3, ge=0)
     """Adam learning rate of the adversarial phase (``lr`` is the pretraining one)."""
-    reg_adv: float = 1.0
+    reg_adv: float = Field(1.0, ge=0)
     """Weight of the BPR loss under perturbation (lambda in the paper)."""
-    pretrain_epochs: int = 100
+    pretrain_epochs: int = Field(100, ge=0)
     """Plain BPR epochs run first (ignored when ``pretrained`` is given)."""
     pretrained: str | None = None
     """Optional folder of a saved ``bpr`` model on the same data to start from instead of pretraining."""
@@ -43,6 +41,8 @@ class APRConfig(BPRConfig):
 
 @register
 class APR(MFRecommender):
+    """APR (He et al., 2018): BPR-MF trained against worst-case perturbations of its embeddings."""
+
     name = "apr"
     config_class = APRConfig
     tune_grid = {"eps": [0.1, 0.3, 0.5], "adv_lr": [3e-4, 1e-3]}

@@ -4,8 +4,8 @@ Every recgan recommender subclasses :class:`Recommender` and implements ``_fit``
 (and ``_score_history`` where it can fold in unseen users). The base class gives batch recommendation
 with seen-item filtering and an item whitelist, original-id helpers, and save / load.
 
-Model folder (written atomically; loading never executes code):
-  ``config.json``   model name, typed config, recgan version, training info
+Model folder (:mod:`recgan.core.folder`, written atomically; loading never executes code):
+  ``config.json``   model name, typed config (without run options: no device), recgan version, training info
   ``weights.safetensors`` (torch models) or ``weights.npz`` (numpy models)
   ``ids.json``      original user and item ids in index order
   ``train.npz``     the training matrices (CSR parts) used for seen-item filtering and fold-in
@@ -13,105 +13,46 @@ Model folder (written atomically; loading never executes code):
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
-import typing
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recgan.core.config import Config, Preset, make_config
+from recgan.core.folder import header, read_json, read_npz, read_state, write_folder
+from recgan.core.registry import Registry
 from recgan.data.ids import IdMap
 from recgan.data.interactions import Interactions
 from recgan.errors import FoldInNotSupported, RecganError
-from recgan.io import atomic_dir, load_npz
 from recgan.models.topk import mask_seen, topk
 
-REGISTRY: dict[str, type[Recommender]] = {}
-FORMAT_VERSION = 1
+if TYPE_CHECKING:
+    from recgan.core.trainer import TrainingOptions
+
+REGISTRY: Registry[type[Recommender]] = Registry("model")
+"""Every recommender by name (``--model NAME``); filled by :func:`register` as the models package loads."""
 
 
 def register(cls: type[Recommender]) -> type[Recommender]:
     """Class decorator: make a model available by ``cls.name`` (CLI ``--model NAME``)."""
-    REGISTRY[cls.name] = cls
-    return cls
+    return REGISTRY.add(cls)
 
 
 def get_model_class(name: str) -> type[Recommender]:
     import recgan.models  # noqa: F401  (registers every built-in model)
 
-    if name not in REGISTRY:
-        raise RecganError(f"unknown model {name!r}; available: {', '.join(sorted(REGISTRY))}")
-    return REGISTRY[name]
-
-
-@dataclasses.dataclass
-class Config:
-    """Base of every model's typed configuration. Subclasses add fields with defaults."""
-
-    seed: int = 0
-    """Seed for numpy, torch and samplers."""
-
-
-def _coerce(value: Any, typ: Any, name: str) -> Any:
-    if isinstance(typ, str):
-        typ = {"int": int, "float": float, "bool": bool, "str": str}.get(typ.split("|")[0].strip(), str)
-    origin = typing.get_origin(typ)
-    if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
-        args = [a for a in typing.get_args(typ) if a is not type(None)]
-        if value is None or (isinstance(value, str) and value.lower() == "none"):
-            return None
-        typ = args[0]
-    try:
-        if typ is bool:
-            if isinstance(value, str):
-                if value.lower() in ("1", "true", "yes", "on"):
-                    return True
-                if value.lower() in ("0", "false", "no", "off"):
-                    return False
-                raise ValueError(value)
-            return bool(value)
-        if typ is int:
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError(value)
-            return int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
-        if typ is float:
-            v = float(value)
-            if not np.isfinite(v):
-                raise ValueError(value)
-            return v
-        if typ is str:
-            return str(value)
-        if typing.get_origin(typ) in (tuple, list):
-            if isinstance(value, str):
-                value = [v for v in value.replace("x", ",").split(",") if v]
-            inner = typing.get_args(typ)[0]
-            return tuple(_coerce(v, inner, name) for v in value)
-    except (TypeError, ValueError):
-        raise RecganError(f"parameter {name!r}: cannot read {value!r} as {getattr(typ, '__name__', typ)}") from None
-    return value
-
-
-def make_config(cls: type[Config], params: dict[str, Any] | None) -> Config:
-    """Build a typed config; unknown keys and badly typed values raise :class:`RecganError`."""
-    params = dict(params or {})
-    hints = typing.get_type_hints(cls)
-    fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(params) - fields)
-    if unknown:
-        raise RecganError(f"unknown parameter(s) {unknown} for {cls.__qualname__}; known: {sorted(fields)}")
-    return cls(**{k: _coerce(v, hints[k], k) for k, v in params.items()})
+    return REGISTRY.get(name)
 
 
 class Recommender(ABC):
     """Base of every recommender.
 
     Subclass contract:
-      * ``name`` (registry key), ``config_class`` (a :class:`Config` dataclass);
+      * ``name`` (registry key), ``config_class`` (a :class:`~recgan.core.config.Config` subclass);
       * ``_fit(data, valid)``: learn from ``data`` (and optionally early-stop on ``valid``);
       * ``_score(users)``: dense scores, float32 (len(users), n_items), higher is better;
       * ``_score_history(H)``: scores for unseen users given their histories, CSR (n, n_items) -> dense,
@@ -125,23 +66,38 @@ class Recommender(ABC):
     stochastic: ClassVar[bool] = False
     tune_grid: ClassVar[dict[str, list[Any]]] = {}
     """Small grid of values per hyper-parameter searched by ``--tune``."""
+    presets: ClassVar[dict[str, Preset]] = {}
+    """Named settings (``--preset NAME``): model parameters and the fit options they run with."""
+
+    @classmethod
+    def preset(cls, name: str) -> Preset:
+        """The preset ``name``; an unknown name raises :class:`RecganError` listing the model's presets."""
+        if name not in cls.presets:
+            raise RecganError(f"model {cls.name!r} has no preset {name!r}; presets: "
+                              f"{', '.join(sorted(cls.presets)) or 'none'}")
+        return cls.presets[name]
 
     def __init__(self, config: Config | None = None, **params: Any) -> None:
         if config is None:
             config = make_config(self.config_class, params)
         elif params:
-            config = dataclasses.replace(config, **dataclasses.asdict(make_config(self.config_class, params)))
+            config = config.replace(**params)
         self.config = config
         self.data_: Interactions | None = None
         self.info: dict[str, Any] = {}
+        self.training_options: TrainingOptions | None = None
 
     # ------------------------------------------------------------ training
-    def fit(self, data: Interactions, valid: Interactions | None = None) -> Recommender:
+    def fit(self, data: Interactions, valid: Interactions | None = None,
+            options: TrainingOptions | None = None) -> Recommender:
         """Learn from ``data`` (its target behaviour is what is predicted). ``valid``: target interactions
-        in the same id space, used for early stopping by models that train iteratively."""
+        in the same id space, used for early stopping by models that train iteratively; ``options``: how the
+        trainer runs their epochs (progress, checkpoints, resume, tracking, validation metric)."""
         if data.nnz == 0:
             raise RecganError("cannot fit on data without target interactions")
         self.data_ = data
+        if options is not None:  # None keeps options set on the model beforehand (default: TrainingOptions())
+            self.training_options = options
         self._fit(data, valid)
         return self
 
@@ -314,106 +270,54 @@ class Recommender(ABC):
 
     # ------------------------------------------------------------ persistence
     def save(self, folder: str | os.PathLike[str], extra_files: dict[str, bytes] | None = None) -> Path:
-        """Write the model folder atomically (the old folder, if any, is replaced whole)."""
+        """Write the model folder atomically (:mod:`recgan.core.folder`; the device is not saved)."""
         data = self._check_fitted()
-        from recgan import __version__
-
-        folder = Path(folder)
-        state = self._state()
-        with atomic_dir(folder) as tmp:
-            cfg = {
-                "format_version": FORMAT_VERSION,
-                "recgan_version": __version__,
-                "model": self.name,
-                "config": dataclasses.asdict(self.config),
-                "target": data.target,
-                "behaviours": data.behaviours,
-                "n_users": data.n_users,
-                "n_items": data.n_items,
-                "info": self.info,
-            }
-            (tmp / "config.json").write_text(json.dumps(cfg, indent=2, default=_jsonable) + "\n")
-            ids = {"users": data.users.to_list(), "items": data.items.to_list()}
-            (tmp / "ids.json").write_text(json.dumps(ids, default=_jsonable))
-            mats = {}
-            for j, b in enumerate(data.behaviours):
-                m = data.matrices[b]
-                mats.update({f"{j}_data": m.data, f"{j}_indices": m.indices, f"{j}_indptr": m.indptr})
-            with open(tmp / "train.npz", "wb") as fh:
-                np.savez(fh, **mats)
-            _save_state(state, tmp)
-            for name, blob in (extra_files or {}).items():
-                (tmp / name).write_bytes(blob)
-        return folder
+        meta = header("model", self.name, self.config, target=data.target, behaviours=data.behaviours,
+                      n_users=data.n_users, n_items=data.n_items, info=self.info)
+        mats = {}
+        for j, b in enumerate(data.behaviours):
+            m = data.matrices[b]
+            mats.update({f"{j}_data": m.data, f"{j}_indices": m.indices, f"{j}_indptr": m.indptr})
+        ids = {"users": data.users.to_list(), "items": data.items.to_list()}
+        return write_folder(folder, json_files={"config.json": meta, "ids.json": ids},
+                            npz_files={"train.npz": mats}, state=self._state(), extra_files=extra_files)
 
     @staticmethod
-    def load(folder: str | os.PathLike[str], device: str | None = None) -> Recommender:
-        """Load any model folder written by :meth:`save` (dispatch on the name in ``config.json``)."""
+    def load(folder: str | os.PathLike[str], device: str | None = "auto") -> Recommender:
+        """Load any model folder written by :meth:`save` (dispatch on the name in ``config.json``).
+        ``device``: where torch models run now (default auto: CUDA when present, else CPU), whatever device
+        they were trained on."""
         folder = Path(folder)
-        cfg_path = folder / "config.json"
-        if not cfg_path.is_file():
+        if not (folder / "config.json").is_file():
             raise RecganError(f"{folder}: not a recgan model folder (no config.json)")
+        cfg = read_json(folder, "config.json")
+        ids = read_json(folder, "ids.json")
         try:
-            cfg = json.loads(cfg_path.read_text())
-            ids = json.loads((folder / "ids.json").read_text())
-        except (json.JSONDecodeError, FileNotFoundError) as e:
-            raise RecganError(f"{folder}: damaged model folder: {e}") from None
-        cls = get_model_class(cfg["model"])
-        params = cfg["config"]
-        if device is not None and "device" in params:
-            params["device"] = device
-        model = cls(make_config(cls.config_class, params))
-        model.info = cfg.get("info", {})
-        mats_raw = load_npz(folder / "train.npz")
-        shape = (cfg["n_users"], cfg["n_items"])
-        mats = {
-            b: sp.csr_matrix(
-                (mats_raw[f"{j}_data"], mats_raw[f"{j}_indices"], mats_raw[f"{j}_indptr"]), shape=shape
-            )
-            for j, b in enumerate(cfg["behaviours"])
-        }
+            cls = get_model_class(cfg["model"])
+            params = {k: v for k, v in cfg["config"].items() if k != "device"}  # older folders saved it
+            if "device" in cls.config_class.model_fields:
+                params["device"] = device or "auto"
+            model = cls(make_config(cls.config_class, params))
+            model.info = cfg.get("info", {})
+            mats_raw = read_npz(folder, "train.npz")
+            shape = (cfg["n_users"], cfg["n_items"])
+            mats = {
+                b: sp.csr_matrix(
+                    (mats_raw[f"{j}_data"], mats_raw[f"{j}_indices"], mats_raw[f"{j}_indptr"]), shape=shape
+                )
+                for j, b in enumerate(cfg["behaviours"])
+            }
+        except (KeyError, TypeError, ValueError) as e:
+            raise RecganError(f"{folder}: damaged model folder: {type(e).__name__}: {e}") from None
         model.data_ = Interactions(
             mats, cfg["target"], IdMap(np.asarray(ids["users"], dtype=object), "user"),
             IdMap(np.asarray(ids["items"], dtype=object), "item"),
         )
-        model._set_state(_load_state(folder))
+        try:
+            model._set_state(read_state(folder))
+        except (KeyError, RuntimeError, ValueError) as e:
+            raise RecganError(f"{folder}: damaged weights: {type(e).__name__}: {str(e).splitlines()[0]}") from None
         return model
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config})"
-
-
-def _jsonable(o: Any) -> Any:
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
-
-
-def _save_state(state: dict[str, Any], folder: Path) -> None:
-    if not state:
-        return
-    import torch
-
-    if any(isinstance(v, torch.Tensor) for v in state.values()):
-        from safetensors.torch import save_file
-
-        tensors = {k: (v if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(v)))
-                   .detach().cpu().contiguous() for k, v in state.items()}
-        save_file(tensors, str(folder / "weights.safetensors"))
-    else:
-        with open(folder / "weights.npz", "wb") as fh:
-            np.savez(fh, **{k: np.asarray(v) for k, v in state.items()})
-
-
-def _load_state(folder: Path) -> dict[str, Any]:
-    if (folder / "weights.safetensors").exists():
-        from safetensors.torch import load_file
-
-        return dict(load_file(str(folder / "weights.safetensors")))
-    if (folder / "weights.npz").exists():
-        return load_npz(folder / "weights.npz")
-    return {}

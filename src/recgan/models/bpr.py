@@ -6,11 +6,11 @@ score(u, i) = p_u . q_i + b_i. One epoch draws ``epoch_size x nnz`` triples (see
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
+from pydantic import Field
 
 from recgan.data.interactions import Interactions
 from recgan.models.base import register
@@ -18,25 +18,24 @@ from recgan.models.mf import MF, TripleSampler, bpr_loss
 from recgan.models.torch_base import TorchConfig, TorchRecommender
 
 
-@dataclass
 class BPRConfig(TorchConfig):
-    epochs: int = 200
+    epochs: int = Field(200, ge=1)
     """Maximum training epochs (early stopping on validation picks the count)."""
-    batch_size: int = 1024
+    batch_size: int = Field(1024, ge=1)
     """Triples per optimisation step."""
-    lr: float = 5e-3
+    lr: float = Field(5e-3, ge=0)
     """Adam learning rate."""
-    patience: int = 10
+    patience: int = Field(10, ge=0)
     """Evaluations without a validation gain before training stops."""
-    eval_every: int = 2
+    eval_every: int = Field(2, ge=1)
     """Epochs between validation evaluations."""
-    factors: int = 64
+    factors: int = Field(64, ge=1)
     """Embedding dimension."""
-    reg: float = 0.01
+    reg: float = Field(0.01, ge=0)
     """L2 weight on the batch's embeddings and biases (mean squared norm per triple)."""
-    init_std: float = 0.1
+    init_std: float = Field(0.1, gt=0)
     """Standard deviation of the normal initialisation of the embeddings."""
-    epoch_size: float = 1.0
+    epoch_size: float = Field(1.0, gt=0)
     """Triples per epoch as a multiple of the number of training interactions."""
 
 
@@ -89,6 +88,8 @@ class MFRecommender(TorchRecommender):
 
 @register
 class BPR(MFRecommender):
+    """BPR-MF (Rendle et al., 2009): matrix factorisation ranking a seen item above a sampled unseen one."""
+
     name = "bpr"
     config_class = BPRConfig
     tune_grid = {"factors": [32, 64, 128], "reg": [0.003, 0.01, 0.03]}

@@ -17,20 +17,16 @@ generator pass as an epoch (``totalEpochs = epochs / step_G``), so their 1000 "e
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+from pydantic import Field
 
-from recgan.data.interactions import Interactions
-from recgan.errors import FoldInNotSupported, RecganError
-from recgan.models.base import register
-from recgan.models.diagnostics import alarms
-from recgan.models.ease import ease_weights
-from recgan.models.gan_parts import (
-    LOSSES,
+from recgan.core.config import FitOptions, Preset, Widths
+from recgan.core.diagnostics import alarms
+from recgan.core.gan_parts import (
     d_loss,
     d_output_summary,
     g_loss,
@@ -40,6 +36,10 @@ from recgan.models.gan_parts import (
     sample_unobserved,
     sample_unobserved_by_rank,
 )
+from recgan.data.interactions import Interactions
+from recgan.errors import FoldInNotSupported, RecganError
+from recgan.models.base import register
+from recgan.models.ease import ease_weights
 from recgan.models.torch_base import TorchConfig, TorchRecommender, csr_to_dense
 
 SCHEMES = ("ZR", "PM", "ZP", "none")
@@ -50,82 +50,84 @@ _ZR_SALT = 0x5A5A5A5A  # ZR and PM samples are drawn independently, as in the au
 _DENSE_ROWS_BYTES = 1 << 30  # training rows are kept dense on the device when they fit in this (1 GiB)
 
 
-@dataclass
 class CFGANConfig(TorchConfig):
-    mode: str = "user"
+    mode: Literal["user", "item"] = "user"
     """"user": rows are users (folds in exactly); "item": rows are items, i.e. rows of X^T (the paper's best)."""
-    scheme: str = "ZP"
+    scheme: Literal["ZR", "PM", "ZP", "none"] = "ZP"
     """Negative sampling: "ZR" (zero reconstruction), "PM" (partial masking), "ZP" (both) or "none"."""
-    zr_ratio: float = 0.7
+    zr_ratio: float = Field(0.7, ge=0, le=1)
     """S_zr: share of each row's unobserved entries drawn per epoch for ZR."""
-    pm_ratio: float = 0.7
+    pm_ratio: float = Field(0.7, ge=0, le=1)
     """S_pm: share of each row's unobserved entries drawn per epoch for PM (they join D's mask)."""
     zr_pm_shared: bool = False
     """ZR reuses PM's draw (nested samples, the same entries when S_zr = S_pm). The authors' code does this in
     effect: it reseeds numpy with int(time.time()) right before each of the two draws, so both draws of a row
     almost always get the same seed. Off by default (independent samples, as the paper describes); the paper-*
     presets turn it on."""
-    negative_draws: str = "independent"
+    negative_draws: Literal["independent", "shared-ranks"] = "independent"
     """How rows draw their ZR / PM samples within an epoch: "independent" (each row its own draw, as the paper
     describes) or "shared-ranks" (every row draws the same positions of its unobserved list, which is what the
     authors' code does in effect by reseeding numpy with the clock before each row's draw; see
-    :func:`recgan.models.gan_parts.sample_unobserved_by_rank`)."""
-    zr_weight: float = 0.03
+    :func:`recgan.core.gan_parts.sample_unobserved_by_rank`)."""
+    zr_weight: float = Field(0.03, ge=0)
     """alpha: weight of the ZR penalty sum_j G(c)_j^2 over the ZR sample (per row, mean over the batch)."""
-    g_hidden: tuple[int, ...] = (400,)
+    g_hidden: Widths = (400,)
     """Generator hidden layer widths, e.g. "400" or "400,200"."""
-    d_hidden: tuple[int, ...] = (125,)
+    d_hidden: Widths = (125,)
     """Discriminator hidden layer widths."""
-    activation: str = "sigmoid"
+    activation: Literal["sigmoid", "tanh", "relu"] = "sigmoid"
     """Hidden activation of both MLPs ("sigmoid" as in the authors' code, "tanh", "relu"); outputs are linear."""
-    loss: str = "nonsaturating"
+    loss: Literal["nonsaturating", "wgan-gp", "hinge", "reconstruction"] = "nonsaturating"
     """"nonsaturating" (original GAN), "wgan-gp", "hinge", or "reconstruction" (ablation: no D; G fits the
     masked real vector by squared error)."""
-    gp_weight: float = 10.0
+    gp_weight: float = Field(10.0, ge=0)
     """Gradient-penalty weight for "wgan-gp"."""
-    lr: float = 1e-4
+    lr: float = Field(1e-4, ge=0)
     """Generator Adam learning rate."""
-    lr_d: float = 1e-4
+    lr_d: float = Field(1e-4, ge=0)
     """Discriminator Adam learning rate."""
-    batch_size: int = 32
+    batch_size: int = Field(32, ge=1)
     """Rows per generator step."""
-    batch_size_d: int = 64
+    batch_size_d: int = Field(64, ge=1)
     """Rows per discriminator step."""
-    steps_g: int = 1
+    steps_g: int = Field(1, ge=1)
     """Generator passes over all rows per epoch."""
-    steps_d: int = 1
+    steps_d: int = Field(1, ge=0)
     """Discriminator passes over all rows per epoch (the D:G balance is steps_d:steps_g and lr_d:lr)."""
-    reg_g: float = 1e-3
+    reg_g: float = Field(1e-3, ge=0)
     """L2 on G's weights and biases: the authors add reg * sum(p^2)/2 to the loss, whose gradient reg * p is
     exactly Adam's (coupled, not AdamW) ``weight_decay=reg``, which recgan uses."""
-    reg_d: float = 0.0
+    reg_d: float = Field(0.0, ge=0)
     """L2 on D's weights and biases (same form)."""
-    noise_dim: int = 0
+    noise_dim: int = Field(0, ge=0)
     """Width of a N(0, 1) noise input z concatenated to the condition (0 = none, as the authors). Scoring and
     fold-in use z = 0, so they stay deterministic."""
-    input_dropout: float = 0.0
+    input_dropout: float = Field(0.0, ge=0, le=1)
     """Training only: each entry of G's and D's condition is zeroed with this probability (fresh draw per
     step), while the real vector D sees stays whole. G then has to restore dropped items to fool D instead of
     copying its input (a denoising condition, as in Mult-DAE); scoring and fold-in use the whole condition."""
-    output_prior: str = "none"
+    output_prior: Literal["none", "popularity"] = "none"
     """Initial output bias of G: "none" (U(-0.01, 0.01), the authors' code) or "popularity" (each column's
     share of rows with an interaction, so G starts from the popularity ranking and training learns the
     personal deviation from it; meant for rows with few interactions, though as a densifier on ml-100k-p1 at
     5 interactions per user it did not beat MostPopular: docs/augmentation.md)."""
-    init: str = "none"
+    init: Literal["none", "ease"] = "none"
     """Generator start: "none" (the authors' random MLP) or "ease": a linear skip path from the target channel
     to the output, G(c) = c_target B + MLP(c), with B the EASE item-item weights of the training rows (l2
     ``init_l2``) and the MLP's output layer started at zero, so training starts from EASE's scores and the
     adversarial epochs refine them (and B). For densifying sparse data (docs/augmentation.md); B has
     n_cols^2 parameters."""
-    init_l2: float = 500.0
+    init_l2: float = Field(500.0, gt=0)
     """EASE's l2 for ``init="ease"``."""
     condition_behaviours: str = "target"
     """Condition channels: "target", "all", or a comma list of extra behaviours (e.g. "cart,collect"); the
     target behaviour's vector is always the first channel and the only generated one."""
-    epochs: int = 400
+    epochs: int = Field(400, ge=1)
+    """Maximum training epochs (with a validation carve: early stopping picks the count)."""
     patience: int = 6
+    """Early stopping: evaluations without a validation gain before training stops (0 = never stop)."""
     eval_every: int = 5
+    """Epochs between validation evaluations."""
 
 
 _PAPER_ML100K: dict[str, Any] = {
@@ -151,36 +153,23 @@ class CFGAN(TorchRecommender):
 
     name = "cfgan"
     config_class = CFGANConfig
-    presets: ClassVar[dict[str, dict[str, Any]]] = {
+    presets: ClassVar[dict[str, Preset]] = {
         # the authors' settings, fixed epoch count, trained on all of train (the published protocol)
-        "paper-ml100k": {**_PAPER_ML100K, "_early_stopping": False},
-        "paper-ml1m": {**_PAPER_ML1M, "_early_stopping": False},
+        "paper-ml100k": Preset(params=_PAPER_ML100K, fit=FitOptions(early_stopping=False)),
+        "paper-ml1m": Preset(params=_PAPER_ML1M, fit=FitOptions(early_stopping=False)),
         # the same settings under the honest protocol: epochs chosen on a validation carve of train
-        "paper-ml100k-es": {**_PAPER_ML100K, "epochs": 400, "eval_every": 5, "patience": 6},
-        "paper-ml1m-es": {**_PAPER_ML1M, "eval_every": 10, "patience": 5},
+        "paper-ml100k-es": Preset(params={**_PAPER_ML100K, "epochs": 400, "eval_every": 5, "patience": 6}),
+        "paper-ml1m-es": Preset(params={**_PAPER_ML1M, "eval_every": 10, "patience": 5}),
         # the authors' ML-100K networks and sampling, 10x learning rates, one D and one G pass per epoch:
         # on ml-100k-p1: best epoch 66-78, early stopping + refit 72-87 CPU-seconds (benchmarks/RESULTS.md, CFGAN)
-        "fast-ml100k": {**_PAPER_ML100K, "lr": 1e-3, "lr_d": 1e-3, "batch_size": 64, "batch_size_d": 64,
+        "fast-ml100k": Preset(params={**_PAPER_ML100K, "lr": 1e-3, "lr_d": 1e-3, "batch_size": 64, "batch_size_d": 64,
                         "steps_g": 1, "steps_d": 1, "epochs": 200, "eval_every": 2, "patience": 5,
-                        "zr_pm_shared": False},
+                        "zr_pm_shared": False}),
     }
     tune_grid = {"zr_weight": [0.01, 0.03, 0.1], "pm_ratio": [0.5, 0.7, 0.9]}
 
     def __init__(self, config=None, **params: Any) -> None:
         super().__init__(config, **params)
-        c = self.config
-        for field, value, allowed in (("mode", c.mode, ("user", "item")), ("scheme", c.scheme, SCHEMES),
-                                      ("loss", c.loss, LOSSES), ("output_prior", c.output_prior, OUTPUT_PRIORS),
-                                      ("negative_draws", c.negative_draws, NEGATIVE_DRAWS), ("init", c.init, INITS)):
-            if value not in allowed:
-                raise RecganError(f"parameter {field!r}: {value!r} is not one of {list(allowed)}")
-        for field in ("zr_ratio", "pm_ratio", "input_dropout"):
-            if not 0.0 <= getattr(c, field) <= 1.0:
-                raise RecganError(f"parameter {field!r} must be in [0, 1], got {getattr(c, field)}")
-        if min(c.batch_size, c.batch_size_d, c.steps_g, c.epochs) < 1 or c.steps_d < 0 or c.noise_dim < 0:
-            raise RecganError("batch sizes, steps_g and epochs must be >= 1; steps_d and noise_dim >= 0")
-        if not c.g_hidden or not c.d_hidden or min(c.g_hidden + c.d_hidden) < 1:
-            raise RecganError("g_hidden and d_hidden need at least one layer of width >= 1")
         self._cache: np.ndarray | None = None
 
     @property

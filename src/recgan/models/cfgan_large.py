@@ -24,20 +24,21 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from torch import nn
 
+from recgan.core.config import Widths
+from recgan.core.diagnostics import alarms
+from recgan.core.gan_parts import d_loss, d_output_summary, g_loss, grad_norm, mlp
 from recgan.data.interactions import Interactions
 from recgan.errors import RecganError
 from recgan.models.base import register
-from recgan.models.diagnostics import alarms
-from recgan.models.gan_parts import d_loss, d_output_summary, g_loss, grad_norm, mlp
 from recgan.models.torch_base import TorchConfig, TorchRecommender
 
 SCHEMES = ("ZR", "PM", "ZP", "none")
@@ -45,52 +46,54 @@ LOSSES = ("nonsaturating", "hinge", "reconstruction")
 _ACT = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
 
 
-@dataclass
 class CFGANLargeConfig(TorchConfig):
-    scheme: str = "ZP"
+    scheme: Literal["ZR", "PM", "ZP", "none"] = "ZP"
     """Negative sampling: "ZR" (zero reconstruction), "PM" (partial masking), "ZP" (both) or "none"."""
-    neg_per_pos: float = 8.0
+    neg_per_pos: float = Field(8.0, ge=0)
     """PM: unobserved items drawn per observed target item of a row, per step (they join D's mask)."""
-    zr_per_pos: float = 8.0
+    zr_per_pos: float = Field(8.0, ge=0)
     """ZR: unobserved items drawn per observed target item of a row, per step (penalised by zr_weight)."""
-    min_neg: int = 32
+    min_neg: int = Field(32, ge=0)
     """At least this many PM / ZR draws per row (rows with few or no positives still see negatives)."""
-    zr_weight: float = 0.1
+    zr_weight: float = Field(0.1, ge=0)
     """alpha: weight of the ZR penalty sum_j G(c)_j^2 over the ZR sample (per row, mean over the batch)."""
-    g_hidden: tuple[int, ...] = (400,)
+    g_hidden: Widths = (400,)
     """Generator hidden widths (the first is the embedding-bag width)."""
-    d_hidden: tuple[int, ...] = (125,)
+    d_hidden: Widths = (125,)
     """Discriminator hidden widths (the first is the embedding-bag width)."""
-    activation: str = "sigmoid"
+    activation: Literal["sigmoid", "tanh", "relu"] = "sigmoid"
     """Hidden activation of both networks ("sigmoid", "tanh", "relu"); outputs are linear."""
-    loss: str = "nonsaturating"
+    loss: Literal["nonsaturating", "hinge", "reconstruction"] = "nonsaturating"
     """"nonsaturating", "hinge", or "reconstruction" (no D: G fits the masked real vector by squared error).
     WGAN-GP is not offered: its penalty needs dense interpolates of [c, x]."""
-    lr: float = 1e-4
+    lr: float = Field(1e-4, ge=0)
     """Generator Adam learning rate."""
-    lr_d: float = 1e-4
+    lr_d: float = Field(1e-4, ge=0)
     """Discriminator Adam learning rate."""
-    batch_size: int = 32
+    batch_size: int = Field(32, ge=1)
     """Rows (users) per generator step (global batch under torchrun)."""
-    batch_size_d: int = 64
+    batch_size_d: int = Field(64, ge=1)
     """Rows per discriminator step."""
-    steps_g: int = 1
+    steps_g: int = Field(1, ge=1)
     """Generator passes over all rows per epoch."""
-    steps_d: int = 1
+    steps_d: int = Field(1, ge=0)
     """Discriminator passes over all rows per epoch."""
-    reg_g: float = 1e-3
+    reg_g: float = Field(1e-3, ge=0)
     """L2 on G's parameters (Adam weight_decay, as CFGAN)."""
-    reg_d: float = 0.0
+    reg_d: float = Field(0.0, ge=0)
     """L2 on D's parameters."""
-    noise_dim: int = 0
+    noise_dim: int = Field(0, ge=0)
     """Width of a N(0, 1) noise input z (0 = none); scoring and fold-in use z = 0."""
     condition_behaviours: str = "target"
     """Condition channels: "target", "all", or a comma list of extra behaviours; the target is the first."""
-    score_batch: int = 1024
+    score_batch: int = Field(1024, ge=1)
     """Users scored per matmul at recommend time (memory O(score_batch x n_items))."""
-    epochs: int = 400
+    epochs: int = Field(400, ge=1)
+    """Maximum training epochs (with a validation carve: early stopping picks the count)."""
     patience: int = 6
+    """Early stopping: evaluations without a validation gain before training stops (0 = never stop)."""
     eval_every: int = 5
+    """Epochs between validation evaluations."""
 
 
 def _glorot(rows: int, cols: int, fan: int) -> nn.Parameter:
@@ -163,17 +166,6 @@ class CFGANLarge(TorchRecommender):
 
     def __init__(self, config=None, **params: Any) -> None:
         super().__init__(config, **params)
-        c = self.config
-        for field, value, allowed in (("scheme", c.scheme, SCHEMES), ("loss", c.loss, LOSSES),
-                                      ("activation", c.activation, tuple(_ACT))):
-            if value not in allowed:
-                raise RecganError(f"parameter {field!r}: {value!r} is not one of {list(allowed)}")
-        if min(c.neg_per_pos, c.zr_per_pos, c.min_neg, c.zr_weight, c.steps_d, c.noise_dim) < 0:
-            raise RecganError("neg_per_pos, zr_per_pos, min_neg, zr_weight, steps_d and noise_dim must be >= 0")
-        if min(c.batch_size, c.batch_size_d, c.steps_g, c.epochs, c.score_batch) < 1:
-            raise RecganError("batch sizes, score_batch, steps_g and epochs must be >= 1")
-        if not c.g_hidden or not c.d_hidden or min(c.g_hidden + c.d_hidden) < 1:
-            raise RecganError("g_hidden and d_hidden need at least one layer of width >= 1")
 
     # ------------------------------------------------------------------ build
     def _channels(self, data: Interactions) -> list[str]:

@@ -6,41 +6,353 @@ diag(B) = 0. Fit is one n_items x n_items inversion (O(n_items^3)); scores = X @
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import os
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
+import torch
+from pydantic import Field
 
 from recgan.data.interactions import Interactions
+from recgan.errors import RecganError
 from recgan.models._itemitem import ItemItemModel
 from recgan.models.base import Config, register
 
+log = logging.getLogger(__name__)
 
-def ease_weights(X: sp.spmatrix, l2: float | np.ndarray) -> np.ndarray:
+BLOCK = 2048
+"""Block size (items) of the blocked Cholesky / inverse: panels of n x BLOCK float32 are the only temporaries."""
+
+TUNE_EXACT_MAX_ITEMS = 15_000
+"""``--tune`` with ``solver="auto"`` scores its grid with the approximate solver above this many items."""
+
+MEMORY_FRACTION = 0.8
+"""``solver="auto"`` uses at most this fraction of the memory available when the fit starts."""
+
+
+# --------------------------------------------------------------------------- exact solver
+def gram(X: sp.spmatrix, l2: float | np.ndarray = 0.0, *, block: int = BLOCK) -> np.ndarray:
+    """G = X^T X + diag(l2) as a dense (n, n) float32 C-order array, built in row blocks of ``block`` items
+    (each a sparse (block, users) x (users, n) product written straight into G), so the only temporary is one
+    sparse block: peak memory ~ 4 n^2 bytes + one block."""
+    X = sp.csr_matrix(X, dtype=np.float32)
+    n = X.shape[1]
+    XT = sp.csr_matrix(X.T)  # (n, users)
+    G = np.empty((n, n), np.float32)
+    for r0 in range(0, n, block):
+        r1 = min(r0 + block, n)
+        (XT[r0:r1] @ X).toarray(out=G[r0:r1])
+    G[np.diag_indices(n)] += np.asarray(l2, dtype=np.float32)
+    return G
+
+
+def cholesky_inplace(A: np.ndarray, *, block: int = BLOCK) -> None:
+    """Overwrite the lower triangle of the SPD float32 C-order matrix ``A`` (n, n) with its Cholesky factor L
+    (A = L L^T), right-looking and blocked: per block column one small Cholesky, one triangular solve of the
+    panel below it and in-place rank-``block`` updates of the trailing lower triangle. Diagonal blocks end
+    exactly lower triangular; blocks above the diagonal are left as they were. Raises
+    :class:`numpy.linalg.LinAlgError` when A is not positive definite."""
+    T = torch.from_numpy(A)
+    n = T.shape[0]
+    for k0 in range(0, n, block):
+        k1 = min(k0 + block, n)
+        Lkk, info = torch.linalg.cholesky_ex(T[k0:k1, k0:k1])
+        if int(info) != 0:
+            raise np.linalg.LinAlgError(f"matrix is not positive definite (pivot {k0 + int(info)})")
+        T[k0:k1, k0:k1] = Lkk
+        if k1 == n:
+            break
+        panel = torch.linalg.solve_triangular(Lkk.mT, T[k1:, k0:k1], upper=True, left=False)
+        T[k1:, k0:k1] = panel
+        for i0 in range(k1, n, block):
+            i1 = min(i0 + block, n)
+            T[i0:i1, k1:i1].addmm_(panel[i0 - k1:i1 - k1], panel[: i1 - k1].mT, alpha=-1.0)
+
+
+def tri_inverse_inplace(A: np.ndarray, *, block: int = BLOCK) -> None:
+    """Overwrite the lower-triangular factor L held in ``A``'s lower triangle (diagonal blocks exactly lower
+    triangular, as :func:`cholesky_inplace` leaves them) with L^-1, blocked, bottom block column first."""
+    T = torch.from_numpy(A)
+    n = T.shape[0]
+    starts = list(range(0, n, block))
+    for j0 in reversed(starts):
+        j1 = min(j0 + block, n)
+        eye = torch.eye(j1 - j0, dtype=T.dtype)
+        inv_jj = torch.linalg.solve_triangular(T[j0:j1, j0:j1], eye, upper=False)
+        # block rows below: X_i = -(sum_{j<l<=i} Linv[i, l] L[l, j]) Linv[j, j], bottom-up so that each
+        # X_i reads only rows l <= i that still hold L
+        for i0 in reversed(range(j1, n, block)):
+            i1 = min(i0 + block, n)
+            tmp = T[i0:i1, j1:i1] @ T[j1:i1, j0:j1]
+            T[i0:i1, j0:j1] = -(tmp @ inv_jj)
+        T[j0:j1, j0:j1] = inv_jj
+
+
+def lower_gram_inplace(A: np.ndarray, *, block: int = BLOCK) -> None:
+    """Overwrite the lower-triangular M held in ``A``'s lower triangle with the lower triangle of M^T M
+    (LAPACK's lauum), blocked, top block row first; then mirror it to the upper triangle (A symmetric)."""
+    T = torch.from_numpy(A)
+    n = T.shape[0]
+    for i0 in range(0, n, block):
+        i1 = min(i0 + block, n)
+        new = T[i0:i1, i0:i1].mT @ T[i0:i1, :i1]
+        if i1 < n:
+            new.addmm_(T[i1:, i0:i1].mT, T[i1:, :i1])
+        T[i0:i1, :i1] = new
+    for i0 in range(0, n, block):
+        i1 = min(i0 + block, n)
+        T[i0:i1, i0:i1] = torch.tril(T[i0:i1, i0:i1]) + torch.tril(T[i0:i1, i0:i1], -1).mT
+        if i1 < n:
+            T[i0:i1, i1:] = T[i1:, i0:i1].mT
+
+
+def spd_inverse_inplace(A: np.ndarray, *, block: int = BLOCK) -> None:
+    """Overwrite the SPD float32 C-order matrix ``A`` (n, n) with its inverse, in place: blocked Cholesky,
+    triangular inverse, then P = L^-T L^-1. About n^3 flops; memory: A plus panels of n x ``block``."""
+    if A.dtype != np.float32 or not A.flags.c_contiguous or A.shape[0] != A.shape[1]:
+        raise ValueError("expected a square C-order float32 array")
+    cholesky_inplace(A, block=block)
+    tri_inverse_inplace(A, block=block)
+    lower_gram_inplace(A, block=block)
+
+
+def ease_weights(X: sp.spmatrix, l2: float | np.ndarray, *, block: int = BLOCK) -> np.ndarray:
     """EASE closed form (Steck 2019): B = -P / diag(P), diag(B) = 0, P = (X^T X + diag(l2))^-1; (n, n)
-    float32, C order (``inv`` returns Fortran order). ``X``: (users, n) weights; ``l2``: one ridge for every
-    item, or an (n,) array of per-item ridges (e.g. EDLAE's l2 + p/(1-p) (X^T X)_ii)."""
-    G = (X.T @ X).toarray().astype(np.float64)
-    G[np.diag_indices_from(G)] += l2
-    P = scipy.linalg.inv(G, overwrite_a=True, check_finite=False)
-    B = P / (-np.diag(P))
-    B[np.diag_indices_from(B)] = 0.0
-    return np.ascontiguousarray(B, dtype=np.float32)
+    float32, C order. ``X``: (users, n) weights; ``l2``: one ridge for every item, or an (n,) array of per-item
+    ridges (e.g. EDLAE's l2 + p/(1-p) (X^T X)_ii). Computed in float32 in one (n, n) array: Gram matrix in row
+    blocks, then an in-place blocked Cholesky inverse (:func:`spd_inverse_inplace`): peak memory ~ 4 n^2 bytes
+    plus panels of 4 n ``block`` bytes (:func:`exact_memory`)."""
+    P = gram(X, l2, block=block)
+    try:
+        spd_inverse_inplace(P, block=block)
+    except np.linalg.LinAlgError:
+        raise RecganError("EASE: X^T X + l2 I is not positive definite (is l2 > 0?)") from None
+    T = torch.from_numpy(P)
+    d = torch.diagonal(T).clone()
+    T.div_(-d)
+    torch.diagonal(T).zero_()
+    return P
 
 
-@dataclass
+def exact_memory(n_items: int, block: int = BLOCK) -> int:
+    """Bytes the exact solver needs for ``n_items`` items: the (n, n) float32 array and ~3 panels (n, block)."""
+    return 4 * n_items * n_items + 3 * 4 * n_items * min(block, n_items)
+
+
+# --------------------------------------------------------------------------- approximate solver
+def _pruned_gram(X: sp.csr_matrix, keep: int, budget: int = 40_000_000) -> sp.csr_matrix:
+    """The Gram matrix X^T X with, per row, only its ``keep`` largest off-diagonal entries and the diagonal,
+    made symmetric (an entry kept by either of its rows is kept in both); CSR (n, n) float32. Built in row
+    blocks whose product has at most ~``budget`` non-zeros, so memory stays O(n keep + budget)."""
+    n = X.shape[1]
+    XT = sp.csr_matrix(X.T)
+    deg = np.diff(X.indptr).astype(np.float64)
+    cost = np.maximum(np.asarray(XT @ deg).ravel(), 1.0)  # upper bound on the non-zeros of each Gram row
+    cost = np.minimum(cost, n)
+    edges = np.searchsorted(np.cumsum(cost), np.arange(budget, cost.sum() + budget, budget))
+    edges = np.unique(np.concatenate([[0], np.minimum(edges + 1, n), [n]]))
+    rows, cols, vals = [], [], []
+    for r0, r1 in zip(edges[:-1], edges[1:], strict=True):
+        Gb = sp.csr_matrix(XT[r0:r1] @ X)
+        r = np.repeat(np.arange(r0, r1), np.diff(Gb.indptr))
+        c, v = Gb.indices, Gb.data
+        off = r != c
+        # rank of each off-diagonal entry within its row by value (ties: lower item first)
+        order = np.lexsort((c[off], -v[off], r[off]))
+        ro, co, vo = r[off][order], c[off][order], v[off][order]
+        first = np.searchsorted(ro, np.arange(r0, r1))
+        rank = np.arange(len(ro)) - np.repeat(first, np.diff(np.append(first, len(ro))))
+        sel = rank < keep
+        rows += [ro[sel], r[~off]]
+        cols += [co[sel], c[~off]]
+        vals += [vo[sel], v[~off]]
+    r, c, v = (np.concatenate(a) for a in (rows, cols, vals))
+    K = sp.csr_matrix((v, (r, c)), shape=(n, n), dtype=np.float32)
+    Kt = sp.csr_matrix(K.T)
+    both = K.multiply(Kt != 0)
+    return sp.csr_matrix(K + Kt - both, dtype=np.float32)
+
+
+def ease_weights_approx(
+    X: sp.spmatrix, l2: float, *, neighbours: int = 256, gram_keep: int | None = None, batch: int = 64,
+) -> sp.csr_matrix:
+    """Sparse approximate EASE: each column j of B is the exact EASE regression of item j restricted to its
+    ``neighbours`` strongest co-occurring items N_j, B[N_j, j] = (G[N_j, N_j] + l2 I)^-1 G[N_j, j] (the
+    EASE column with every other weight forced to 0, so diag(B) = 0 holds by construction). This is a sparse
+    approximate inverse computed column by column on a fixed sparsity pattern, in the spirit of SANSA (Spisak
+    et al., RecSys 2023): the Gram matrix is first pruned to its ``gram_keep`` largest entries per row
+    (default 2 x ``neighbours``), entries outside the pruned Gram count as 0. With N_j = all other items it is
+    exact EASE. Returns CSR (n, n) float32 with at most ``neighbours`` entries per column; memory
+    O(n (gram_keep + neighbours)), time O(n neighbours^3 / 3) for the batched dense solves."""
+    X = sp.csr_matrix(X, dtype=np.float32)
+    n = X.shape[1]
+    m = int(min(neighbours, max(n - 1, 1)))
+    keep = int(max(gram_keep or 2 * m, m))
+    G = _pruned_gram(X, keep)
+    # neighbours of j: the m largest off-diagonal entries of row j (ties: lower item first); -1 pads
+    r = np.repeat(np.arange(n), np.diff(G.indptr))
+    off = r != G.indices
+    ro, co, vo = r[off], G.indices[off], G.data[off]
+    order = np.lexsort((co, -vo, ro))
+    ro, co = ro[order], co[order]
+    first = np.searchsorted(ro, np.arange(n))
+    rank = np.arange(len(ro)) - np.repeat(first, np.diff(np.append(first, len(ro))))
+    sel = rank < m
+    N = np.full((n, m), -1, np.int64)
+    N[ro[sel], rank[sel]] = co[sel]
+    out_rows, out_cols, out_vals = [], [], []
+    pos = np.full((batch, n), -1, np.int64)
+    for j0 in range(0, n, batch):
+        j1 = min(j0 + batch, n)
+        bt = j1 - j0
+        Nb = N[j0:j1]  # (bt, m)
+        valid = Nb >= 0
+        bi, pi = np.nonzero(valid)
+        pos[bi, Nb[bi, pi]] = pi
+        # G[N_j, N_j] for every j of the batch from the rows of the neighbours
+        R = G[Nb[valid]]  # rows in (b, p) order
+        rr = np.repeat(np.arange(R.shape[0]), np.diff(R.indptr))
+        rb, rp = bi[rr], pi[rr]
+        q = pos[rb, R.indices]
+        hit = q >= 0
+        A = np.zeros((bt, m, m), np.float32)
+        A[rb[hit], rp[hit], q[hit]] = R.data[hit]
+        # right-hand side G[N_j, j] from row j
+        Rj = G[np.arange(j0, j1)]
+        jb = np.repeat(np.arange(bt), np.diff(Rj.indptr))
+        qj = pos[jb, Rj.indices]
+        hj = qj >= 0
+        rhs = np.zeros((bt, m), np.float32)
+        rhs[jb[hj], qj[hj]] = Rj.data[hj]
+        pos[bi, Nb[bi, pi]] = -1
+        # ridge on real slots, identity on padding
+        d = np.where(valid, l2, 1.0).astype(np.float32)
+        A[:, np.arange(m), np.arange(m)] += d
+        w, info = torch.linalg.solve_ex(torch.from_numpy(A), torch.from_numpy(rhs)[..., None])
+        if bool((info != 0).any()):
+            raise RecganError("EASE (approx): a neighbourhood Gram block is singular (is l2 > 0?)")
+        w = w[..., 0].numpy()
+        out_rows.append(Nb[valid])
+        out_cols.append(np.repeat(np.arange(j0, j1), valid.sum(1)))
+        out_vals.append(w[valid])
+    B = sp.csr_matrix(
+        (np.concatenate(out_vals), (np.concatenate(out_rows), np.concatenate(out_cols))),
+        shape=(n, n), dtype=np.float32,
+    )
+    B.eliminate_zeros()
+    return B
+
+
+def approx_memory(n_items: int, neighbours: int = 256, gram_keep: int | None = None, batch: int = 64) -> int:
+    """Rough upper bound (bytes) of :func:`ease_weights_approx`'s peak: the pruned symmetric Gram (built
+    twice over while symmetrising), the neighbour table, the output and one batch of dense blocks."""
+    m = min(neighbours, max(n_items - 1, 1))
+    keep = max(gram_keep or 2 * m, m)
+    return int(n_items * keep * 2 * 12 * 3 + n_items * m * (8 + 12 * 2) + batch * (m * m * 4 + n_items * 8) * 3
+               + 40_000_000 * 12 * 2)
+
+
+def available_memory() -> int:
+    """Bytes of memory available to this process now: ``MemAvailable`` of /proc/meminfo, capped by a cgroup
+    limit when one is set; ``os.sysconf`` free pages where /proc is absent."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            avail = 1 << 62
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            avail = min(avail, int(text))
+    return int(avail)
+
+
+def _gib(b: float) -> str:
+    return f"{b / 2**30:.1f} GiB"
+
+
+def choose_solver(n_items: int, solver: str, neighbours: int = 256, available: int | None = None) -> str:
+    """The solver a fit of ``n_items`` items uses: ``solver`` itself when given, else (``"auto"``) exact EASE
+    when its memory (:func:`exact_memory`) is within ``MEMORY_FRACTION`` of the available memory, else the
+    approximate one when that fits. Raises :class:`RecganError` before anything is allocated when the chosen
+    (or every) solver would not fit."""
+    avail = available_memory() if available is None else available
+    budget = MEMORY_FRACTION * avail
+    need_exact, need_approx = exact_memory(n_items), approx_memory(n_items, neighbours)
+    if solver == "exact" and need_exact > budget:
+        raise RecganError(
+            f"EASE: exact solver for {n_items} items needs ~{_gib(need_exact)}, {_gib(avail)} available; "
+            f"use --param solver=approx (or solver=auto)")
+    if solver == "approx" and need_approx > budget:
+        raise RecganError(
+            f"EASE: approximate solver for {n_items} items needs ~{_gib(need_approx)}, {_gib(avail)} available; "
+            f"lower --param neighbours=")
+    if solver != "auto":
+        return solver
+    if need_exact <= budget:
+        return "exact"
+    if need_approx <= budget:
+        return "approx"
+    raise RecganError(
+        f"EASE: {n_items} items need ~{_gib(need_exact)} (exact) or ~{_gib(need_approx)} (approx), "
+        f"{_gib(avail)} available; lower --param neighbours= or use a machine with more memory")
+
+
 class EASEConfig(Config):
-    l2: float = 500.0
+    l2: float = Field(500.0, gt=1e-6)
     """Ridge strength lambda on the item-item weights (ANCHORS: 500 for ml-100k, 1000 for ml-1m)."""
+    solver: Literal["auto", "exact", "approx"] = "auto"
+    """"exact": dense float32 closed form (~4 n_items^2 bytes); "approx": sparse EASE restricted to each item's
+    strongest neighbours (memory ~ n_items x neighbours); "auto": exact when it fits in the available memory."""
+    neighbours: int = Field(256, ge=1)
+    """Approximate solver: non-zero weights kept per item (each item's strongest co-occurring items)."""
 
 
 @register
 class EASE(ItemItemModel):
+    """EASE (Steck 2019): closed-form shallow autoencoder, item-item weights by ridge regression."""
+
     name = "ease"
     config_class = EASEConfig
     tune_grid = {"l2": [50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0]}
 
     def _fit(self, data: Interactions, valid: Interactions | None) -> None:
         # interaction weights (1.0 for plain implicit data; augmentation may down-weight)
-        self.W_ = ease_weights(data.X, self.config.l2)
+        c = self.config
+        n = data.n_items
+        solver = choose_solver(n, c.solver, c.neighbours)
+        if solver == "exact":
+            self.W_ = ease_weights(data.X, c.l2)
+            mem = exact_memory(n)
+        else:
+            self.W_ = ease_weights_approx(data.X, c.l2, neighbours=c.neighbours)
+            mem = approx_memory(n, c.neighbours)
+        how = "asked for" if c.solver == solver else f"picked by solver=auto for {n} items"
+        message = f"EASE solver: {solver} ({how}; ~{_gib(mem)} needed)"
+        self.info["solver"] = {"solver": solver, "requested": c.solver, "memory_bytes": int(mem),
+                               "message": message}
+        log.info(message)
+
+    @classmethod
+    def tuning_params(cls, params: dict[str, Any], data: Interactions) -> dict[str, Any]:
+        """Settings that override ``params`` while ``--tune`` scores its grid (the final fit keeps ``params``):
+        with ``solver="auto"`` on more than ``TUNE_EXACT_MAX_ITEMS`` items, each grid point is fitted with the
+        approximate solver (seconds instead of minutes per point) and only the chosen l2 is fitted exactly."""
+        if params.get("solver", "auto") == "auto" and data.n_items > TUNE_EXACT_MAX_ITEMS:
+            return {"solver": "approx"}
+        return {}

@@ -20,7 +20,7 @@ are excluded at ranking time too). Losses:
 * adversarial (weight ``adv_weight``): a discriminator D with its own item embeddings E (n_items, d) sees a
   whole *list* as a distribution over items, summarised as its mean embedding, next to the condition's mean
   embedding: real = uniform over the held-out items, fake = softmax(G(c)) (differentiable). D is an MLP on
-  [c_summary, list_summary]; objectives from :mod:`recgan.models.gan_parts` (non-saturating, WGAN-GP, hinge).
+  [c_summary, list_summary]; objectives from :mod:`recgan.core.gan_parts` (non-saturating, WGAN-GP, hinge).
   ``list_mode="sampled"``: the fake list is ``list_k`` items drawn from softmax(G(c)) (Gumbel top-k) and G
   learns from D by REINFORCE (docs/models/ease-gan.md: no better than the soft lists).
 
@@ -32,55 +32,53 @@ product (nnz x n_items) for the EASE part and two dense layers of width ``hidden
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
+from recgan.core.diagnostics import alarms
+from recgan.core.gan_parts import d_loss, d_output_summary, g_loss, grad_norm, gradient_penalty, mlp
 from recgan.data.interactions import Interactions
-from recgan.errors import RecganError
 from recgan.models.base import register
-from recgan.models.diagnostics import alarms
 from recgan.models.ease import ease_weights
-from recgan.models.gan_parts import d_loss, d_output_summary, g_loss, grad_norm, gradient_penalty, mlp
 from recgan.models.torch_base import TorchConfig, TorchRecommender, csr_to_dense
 
 ADV_LOSSES = ("nonsaturating", "wgan-gp", "hinge")
 LIST_MODES = ("soft", "sampled")
 
 
-@dataclass
 class EASEGANConfig(TorchConfig):
-    l2: float = 500.0
+    l2: float = Field(500.0, gt=1e-6)
     """Ridge strength of the EASE base B (take EASE's tuned value)."""
-    hidden: int = 200
+    hidden: int = Field(200, ge=1)
     """Width of the residual MLP's hidden layer."""
-    dropout: float = 0.5
+    dropout: float = Field(0.5, ge=0, lt=1)
     """Probability that a history item is held out of the condition during training (it becomes a target)."""
-    noise: float = 0.0
+    noise: float = Field(0.0, ge=0)
     """Std of Gaussian noise added to the residual's normalised input during training (0 = none)."""
-    base_scale: float = 30.0
+    base_scale: float = Field(30.0, gt=0)
     """Initial value of the learned scale a on the EASE scores (a softmax temperature)."""
-    adv_weight: float = 0.3
+    adv_weight: float = Field(0.3, ge=0)
     """Weight of the adversarial loss in G's objective; 0 = the non-adversarial ablation (no discriminator)."""
-    loss: str = "nonsaturating"
+    loss: Literal["nonsaturating", "wgan-gp", "hinge"] = "nonsaturating"
     """Adversarial objective: "nonsaturating", "wgan-gp" or "hinge"."""
-    list_mode: str = "soft"
+    list_mode: Literal["soft", "sampled"] = "soft"
     """What D sees as the fake list: "soft" (softmax(G(c)) as a distribution, differentiable) or "sampled"
     (``list_k`` items drawn without replacement from softmax(G(c)) by Gumbel top-k, uniform over them, i.e. a
     discrete list like the ones shown; G then learns from D by REINFORCE with a batch-mean baseline, reward =
     -(G's per-row adversarial loss), score = sum of the sampled items' log-probabilities)."""
-    list_k: int = 10
+    list_k: int = Field(10, ge=1)
     """Length of a sampled fake list (``list_mode="sampled"``)."""
     gp_weight: float = 10.0
     """Gradient-penalty weight for "wgan-gp"."""
-    d_dim: int = 64
+    d_dim: int = Field(64, ge=1)
     """Width of D's item embeddings."""
-    d_hidden: int = 64
+    d_hidden: int = Field(64, ge=1)
     """Width of D's hidden layer."""
     lr: float = 1e-3
     """Generator Adam learning rate."""
@@ -91,9 +89,12 @@ class EASEGANConfig(TorchConfig):
     tune_base: bool = False
     """Also learn a correction dB (n_items x n_items, zero diagonal, starts at 0) to the EASE base, so that G
     refines the item-item weights themselves (memory O(n_items^2): for catalogues up to a few thousand items)."""
-    batch_size: int = 64
+    batch_size: int = Field(64, ge=1)
+    """Rows (users) per optimisation step."""
     epochs: int = 30
+    """Maximum adversarial epochs (with a validation carve: early stopping picks the count)."""
     patience: int = 4
+    """Early stopping: evaluations without a validation gain before training stops (0 = never stop)."""
 
 
 class _Residual(nn.Module):
@@ -147,17 +148,6 @@ class EASEGAN(TorchRecommender):
 
     def __init__(self, config=None, **params: Any) -> None:
         super().__init__(config, **params)
-        c = self.config
-        if c.loss not in ADV_LOSSES:
-            raise RecganError(f"parameter 'loss': {c.loss!r} is not one of {list(ADV_LOSSES)}")
-        if not 0.0 <= c.dropout < 1.0:
-            raise RecganError(f"parameter 'dropout' must be in [0, 1), got {c.dropout}")
-        if c.adv_weight < 0 or c.l2 <= 0 or c.base_scale <= 0 or c.noise < 0:
-            raise RecganError("adv_weight and noise must be >= 0; l2 and base_scale > 0")
-        if c.list_mode not in LIST_MODES or c.list_k < 1:
-            raise RecganError(f"parameter 'list_mode' must be one of {list(LIST_MODES)} and list_k >= 1")
-        if min(c.hidden, c.d_dim, c.d_hidden, c.batch_size, c.epochs) < 1:
-            raise RecganError("hidden, d_dim, d_hidden, batch_size and epochs must be >= 1")
         self._restoring = False
         self.B_: np.ndarray | None = None
 

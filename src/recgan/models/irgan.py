@@ -19,10 +19,9 @@ paper): ``g_pretrain_epochs`` / ``d_pretrain_epochs`` BPR epochs at the start gi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
+from pydantic import Field
 from torch.nn import functional as F
 
 from recgan.data.interactions import Interactions
@@ -31,45 +30,44 @@ from recgan.models.mf import MF, TripleSampler, bpr_loss
 from recgan.models.torch_base import TorchConfig, TorchRecommender, csr_to_dense
 
 
-@dataclass
 class IRGANConfig(TorchConfig):
-    epochs: int = 20
+    epochs: int = Field(20, ge=1)
     """Maximum adversarial epochs (each: ``d_epochs`` D passes, then ``g_epochs`` G passes)."""
-    batch_size: int = 1024
+    batch_size: int = Field(1024, ge=1)
     """(user, item) pairs per discriminator step; also the triple batch of BPR pretraining."""
-    user_batch: int = 64
+    user_batch: int = Field(64, ge=1)
     """Users per generator step (and per sampling chunk)."""
-    lr: float = 3e-4
+    lr: float = Field(3e-4, ge=0)
     """Adam learning rate of the generator."""
-    lr_d: float = 5e-3
+    lr_d: float = Field(5e-3, ge=0)
     """Adam learning rate of the discriminator."""
-    patience: int = 3
+    patience: int = Field(3, ge=0)
     """Evaluations without a validation gain before training stops."""
-    factors: int = 64
+    factors: int = Field(64, ge=1)
     """Embedding dimension of G and D."""
-    init_std: float = 0.1
+    init_std: float = Field(0.1, gt=0)
     """Standard deviation of the normal initialisation of the embeddings."""
-    temperature: float = 0.2
+    temperature: float = Field(0.2, gt=0)
     """Temperature of p_G when sampling negatives for D (the authors' code: 0.2)."""
-    sample_lambda: float = 0.2
+    sample_lambda: float = Field(0.2, ge=0)
     """Importance-sampling mix: share of G's samples drawn from the user's observed items."""
-    g_samples: float = 2.0
+    g_samples: float = Field(2.0, ge=0)
     """Items G samples per user, as a multiple of the user's observed items (the code: 2)."""
-    d_epochs: int = 3
+    d_epochs: int = Field(3, ge=1)
     """Discriminator passes over the training pairs per epoch."""
-    g_epochs: int = 1
+    g_epochs: int = Field(1, ge=1)
     """Generator passes over the users per epoch."""
-    reg_d: float = 0.01
+    reg_d: float = Field(0.01, ge=0)
     """L2 weight on D's batch embeddings and biases."""
-    reg_g: float = 0.0
+    reg_g: float = Field(0.0, ge=0)
     """L2 weight on G's batch embeddings (the code: 0)."""
-    g_pretrain_epochs: int = 100
+    g_pretrain_epochs: int = Field(100, ge=0)
     """BPR epochs that pretrain G before the minimax game (0 = start from random)."""
-    d_pretrain_epochs: int = 50
+    d_pretrain_epochs: int = Field(50, ge=0)
     """BPR epochs that pretrain D before the minimax game (0 = start from random)."""
-    pretrain_lr: float = 5e-3
+    pretrain_lr: float = Field(5e-3, ge=0)
     """Adam learning rate of BPR pretraining."""
-    pretrain_reg: float = 0.01
+    pretrain_reg: float = Field(0.01, ge=0)
     """L2 weight of BPR pretraining."""
 
 
@@ -83,6 +81,8 @@ def _sample_rows(logp: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tens
 
 @register
 class IRGAN(TorchRecommender):
+    """IRGAN (Wang et al., 2017): an MF generator and an MF discriminator trained by policy gradient."""
+
     name = "irgan"
     config_class = IRGANConfig
     tune_grid = {"lr": [1e-4, 3e-4, 1e-3], "temperature": [0.2, 1.0]}

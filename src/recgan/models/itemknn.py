@@ -6,25 +6,25 @@ score(u, j) = sum over the user's items i of sim(i, j).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+from pydantic import Field
 
 from recgan.data.interactions import Interactions
 from recgan.models._itemitem import ItemItemModel, keep_topk_per_column
 from recgan.models.base import Config, register
 
 
-@dataclass
 class ItemKNNConfig(Config):
-    neighbours: int = 100
+    neighbours: int = Field(100, ge=1)
     """Neighbours kept per item."""
-    shrink: float = 10.0
+    shrink: float = Field(10.0, ge=0)
     """Added to the cosine denominator; damps similarities built on few co-occurrences."""
 
 
 @register
 class ItemKNN(ItemItemModel):
+    """ItemKNN: item-item cosine similarity with shrinkage, top-k neighbours per item."""
+
     name = "itemknn"
     config_class = ItemKNNConfig
     tune_grid = {"neighbours": [50, 100, 200, 400], "shrink": [0.0, 10.0, 50.0]}

@@ -9,11 +9,10 @@ decodes the posterior mean of the user's history: exact fold-in, no per-user par
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import scipy.sparse as sp
 import torch
+from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
@@ -22,27 +21,26 @@ from recgan.models.base import register
 from recgan.models.torch_base import TorchConfig, TorchRecommender, csr_to_dense
 
 
-@dataclass
 class MultVAEConfig(TorchConfig):
-    epochs: int = 200
+    epochs: int = Field(200, ge=1)
     """Maximum training epochs."""
-    batch_size: int = 128
+    batch_size: int = Field(128, ge=1)
     """Users per optimisation step."""
-    lr: float = 1e-3
+    lr: float = Field(1e-3, ge=0)
     """Adam learning rate."""
-    patience: int = 20
+    patience: int = Field(20, ge=0)
     """Evaluations without a validation gain before training stops."""
-    hidden: int = 600
+    hidden: int = Field(600, ge=1)
     """Width of the encoder / decoder hidden layer."""
-    latent: int = 200
+    latent: int = Field(200, ge=1)
     """Dimension of z."""
-    dropout: float = 0.5
+    dropout: float = Field(0.5, ge=0, lt=1)
     """Dropout rate on the normalised input history (training only)."""
-    beta_cap: float = 0.2
+    beta_cap: float = Field(0.2, ge=0)
     """Largest KL weight reached by the annealing."""
-    anneal_steps: int = 2000
+    anneal_steps: int = Field(2000, ge=1)
     """Optimisation steps over which beta grows linearly from 0 to ``beta_cap``."""
-    weight_decay: float = 0.0
+    weight_decay: float = Field(0.0, ge=0)
     """Adam weight decay."""
 
 
@@ -62,6 +60,8 @@ class _VAE(nn.Module):
 
 @register
 class MultVAE(TorchRecommender):
+    """Mult-VAE (Liang et al., 2018): a variational autoencoder with a multinomial likelihood over items."""
+
     name = "multvae"
     config_class = MultVAEConfig
     supports_fold_in = True

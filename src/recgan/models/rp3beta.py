@@ -5,28 +5,28 @@ W(i, j) = (P_iu P_ui)(i, j)^alpha / pop(j)^beta with row-stochastic transition m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import scipy.sparse as sp
+from pydantic import Field
 
 from recgan.data.interactions import Interactions
 from recgan.models._itemitem import ItemItemModel, keep_topk_per_column
 from recgan.models.base import Config, register
 
 
-@dataclass
 class RP3betaConfig(Config):
-    alpha: float = 1.0
+    alpha: float = Field(1.0, ge=0)
     """Exponent on transition probabilities."""
-    beta: float = 0.6
+    beta: float = Field(0.6, ge=0)
     """Popularity penalty exponent on the destination item."""
-    neighbours: int = 200
+    neighbours: int = Field(200, ge=1)
     """Neighbours kept per item."""
 
 
 @register
 class RP3beta(ItemItemModel):
+    """RP3beta (Paudel et al., 2017): random-walk item-item transitions, popularity-penalised."""
+
     name = "rp3beta"
     config_class = RP3betaConfig
     tune_grid = {"alpha": [0.5, 1.0], "beta": [0.2, 0.4, 0.6], "neighbours": [100, 200]}

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from recgan.core.trainer import TrainingOptions
 from recgan.data.simulate import default_data
 from recgan.data.splits import RandomHoldout, UserHoldout
 from recgan.evaluation.evaluator import evaluate, paired_test
@@ -72,7 +73,7 @@ def run_demo(out: str | os.PathLike[str], seed: int = 0, log: Callable[[str], No
     t = time.perf_counter()
     # early-stopped on the validation carve and kept as is (no refit on all of train: keeps the demo short)
     cfgan = fit_model("cfgan", split.train, {**CFGAN_DEMO, "seed": seed}, refit=False,
-                      driver_options={"progress": progress}, log=lambda m: None).model
+                      options=TrainingOptions(**{"progress": progress}), log=lambda m: None).model
     t_gan = time.perf_counter() - t
     pop = fit_model("pop", split.train).model
     reps = {"EASE": evaluate(ease, split.test), "CFGAN": evaluate(cfgan, split.test),
@@ -108,7 +109,7 @@ def run_demo(out: str | os.PathLike[str], seed: int = 0, log: Callable[[str], No
         + f"; unknown ids reported: {unknown}")
     summary["fold_in"] = {"history": history, "recommended": rec["item"].tolist(), "unknown": unknown}
 
-    from recgan.training.plots import plot_history
+    from recgan.core.plots import plot_history
 
     curves = out / "cfgan_training.png"
     plot_history(cfgan.history, curves, title="CFGAN training (validation carve)")

@@ -34,7 +34,7 @@ from recgan.errors import RecganError
 from recgan.evaluation.evaluator import Report, evaluate, paired_test
 from recgan.io import write_json, write_text
 from recgan.models.base import get_model_class
-from recgan.training.fitting import fit_model
+from recgan.training.fitting import QUIET, fit_model
 
 
 class _Strict(BaseModel):
@@ -238,13 +238,14 @@ def run_experiment(exp: Experiment, base: Path, command: str, log=print) -> dict
             params: dict[str, Any] = {}
             fit_opts = {"early_stopping": ms.early_stopping}
             if ms.preset:
-                for k, v in cls.presets[ms.preset].items():  # type: ignore[attr-defined]
-                    (fit_opts.__setitem__(k[1:], v) if k.startswith("_") else params.__setitem__(k, v))
+                preset = cls.preset(ms.preset)
+                params.update(preset.params)
+                fit_opts.update({k: v for k, v in preset.fit.model_dump().items() if k in fit_opts and not v})
             params.update(ms.params)
             runs = []
             for seed in seeds:
                 res = fit_model(ms.name, train, {**params, "seed": seed}, tune=ms.tune, grid=ms.grid,
-                                driver_options={"progress": False}, log=lambda m: log("   " + m), **fit_opts)
+                                options=QUIET, log=lambda m: log("   " + m), **fit_opts)
                 rep = evaluate(res.model, test)
                 runs.append({"seed": seed, "metrics": rep.to_dict(), "fit_seconds": round(res.seconds, 2),
                              "params": {k: v for k, v in res.params.items()}})

@@ -17,7 +17,6 @@ temperature it was given.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -86,7 +85,7 @@ def choose_temperature(
     samples: dict[str, Interactions] = {}
     base_config = synth.config
     for t in sorted(set(float(x) for x in grid), reverse=True):
-        synth.config = dataclasses.replace(base_config, temperature=t)
+        synth.config = base_config.replace(temperature=t)
         S = samples[f"{t:g}"] = synth.sample_interactions(fit_part.n_users, seed=seed)
         dcr = 1.0 - P.nearest_jaccard(_cap(_profiles(S, beh)), T)[:, 0]
         row = {"temperature": t, "dcr_p": round(float(P.dcr_p(dcr, dev_dcr)), 4)}

@@ -18,9 +18,11 @@ __all__ = ["REGISTRY", "Synthesizer", "BehaviourSynthesizer", "IndependentSample
 
 
 def make_synthesizer(name: str, **params) -> Synthesizer:
-    """A synthesizer by registry name (``gan``, ``vae``, ``independent``) with typed parameters."""
-    from recgan.errors import RecganError
+    """A synthesizer by registry name (``gan``, ``vae``, ``independent`` ...) with typed parameters."""
+    return REGISTRY.get(name)(**params)
 
-    if name not in REGISTRY:
-        raise RecganError(f"unknown generator {name!r}; available: {', '.join(sorted(REGISTRY))}")
-    return REGISTRY[name](**params)
+
+# Every other module of this package that defines a generator registers it on import (one per file).
+from recgan.core.registry import discover as _discover  # noqa: E402
+
+_discover(__name__, __path__)

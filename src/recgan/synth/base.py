@@ -9,7 +9,7 @@ Every generator here is "a distribution over the catalogue per behaviour channel
 distribution into discrete, funnel-consistent item sets. Nothing of size users x items is ever dense beyond
 one batch; item columns are never one-hot encoded (a profile is one row over the catalogue).
 
-Folder (written atomically; loading never executes code, no pickle):
+Folder (:mod:`recgan.core.folder`, written atomically; loading never executes code, no pickle):
   ``synth.json``         generator name, typed config, behaviours, funnel, privacy statement, training info
   ``items.json``         original item ids in index order
   ``activity.npz``       the activity model (histograms of per-user sizes)
@@ -18,8 +18,6 @@ Folder (written atomically; loading never executes code, no pickle):
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -29,23 +27,25 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
+from pydantic import Field
 from torch import nn
 
+from recgan.core.config import Config, make_config
+from recgan.core.folder import header, read_json, read_npz, read_state, write_folder
+from recgan.core.registry import Registry
+from recgan.core.trainer import TrainingOptions
 from recgan.data.ids import IdMap
 from recgan.data.interactions import BEHAVIOUR, ITEM, USER, Interactions
 from recgan.errors import RecganError
-from recgan.io import atomic_dir, load_npz
-from recgan.models.base import Config, _coerce
 from recgan.synth.sampler import ActivityModel, Funnel, sample_profiles
 
-FORMAT_VERSION = 1
 SYNTH_FILE = "synth.json"
-REGISTRY: dict[str, type[Synthesizer]] = {}
+REGISTRY: Registry[type[Synthesizer]] = Registry("generator")
+"""Every synthesizer by name (``recgan synth fit --generator NAME``)."""
 
 
 def register(cls: type[Synthesizer]) -> type[Synthesizer]:
-    REGISTRY[cls.name] = cls
-    return cls
+    return REGISTRY.add(cls)
 
 
 def synthetic_ids(start: int, n: int) -> np.ndarray:
@@ -53,29 +53,16 @@ def synthetic_ids(start: int, n: int) -> np.ndarray:
     return np.array([f"syn{i:07d}" for i in range(start, start + n)], dtype=object)
 
 
-@dataclasses.dataclass
 class SynthConfig(Config):
     funnel: str = "auto"
     """Funnel order, broadest first, e.g. ``"view>cart>buy"``: a child behaviour's items are drawn inside its
     parent's. ``auto``: detected from the data (>= 90 % containment); under DP only the public name order
     view>cart>buy is used. ``none``: channels independent."""
-    batch_size: int = 1024
+    batch_size: int = Field(1024, ge=1)
     """Profiles generated at once by ``sample`` (memory O(batch x items))."""
-    temperature: float = 1.0
+    temperature: float = Field(1.0, gt=0)
     """Sampling temperature: items are drawn from softmax(logits / temperature). Below 1 each synthetic
     profile concentrates on its generator's likelier items (sharper co-occurrence, fewer stray items)."""
-
-
-def make_config(cls: type[SynthConfig], params: dict[str, Any] | None) -> SynthConfig:
-    import typing
-
-    params = dict(params or {})
-    hints = typing.get_type_hints(cls)
-    fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(params) - fields)
-    if unknown:
-        raise RecganError(f"unknown parameter(s) {unknown} for {cls.__name__}; known: {sorted(fields)}")
-    return cls(**{k: _coerce(v, hints[k], k) for k, v in params.items()})
 
 
 class Synthesizer(ABC):
@@ -93,7 +80,7 @@ class Synthesizer(ABC):
         if config is None:
             config = make_config(self.config_class, params)
         elif params:
-            config = dataclasses.replace(config, **dataclasses.asdict(make_config(self.config_class, params)))
+            config = config.replace(**params)
         self.config = config
         self.items: IdMap | None = None
         self.behaviours: list[str] = []
@@ -102,10 +89,15 @@ class Synthesizer(ABC):
         self.funnel: Funnel | None = None
         self.info: dict[str, Any] = {}
         self.privacy: dict[str, Any] = {"dp": False}
+        self.training_options: TrainingOptions | None = None
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data: Interactions) -> Synthesizer:
-        """Learn the activity model, the funnel and the item distributions from ``data`` (all behaviours)."""
+    def fit(self, data: Interactions, options: TrainingOptions | None = None) -> Synthesizer:
+        """Learn the activity model, the funnel and the item distributions from ``data`` (all behaviours).
+        ``options``: how the trainer runs the epochs of generators trained by epochs (progress, checkpoints,
+        resume, tracking); None keeps what was set on the synthesizer (default: ``TrainingOptions()``)."""
+        if options is not None:
+            self.training_options = options
         if data.nnz == 0 and all(m.nnz == 0 for m in data.matrices.values()):
             raise RecganError("cannot fit a synthesizer on data without interactions")
         self.items = data.items
@@ -206,52 +198,25 @@ class Synthesizer(ABC):
         return None
 
     def save(self, folder: str | os.PathLike[str]) -> Path:
-        """Write the synthesizer folder atomically (an old folder is replaced whole)."""
+        """Write the synthesizer folder atomically (:mod:`recgan.core.folder`; the device is not saved)."""
         self._check_fitted()
-        from recgan import __version__
-
-        folder = Path(folder)
-        with atomic_dir(folder) as tmp:
-            meta = {
-                "format_version": FORMAT_VERSION, "recgan_version": __version__, "generator": self.name,
-                "config": dataclasses.asdict(self.config), "behaviours": self.behaviours, "target": self.target,
-                "funnel": self.funnel.to_json(), "n_items": len(self.items), "privacy": self.privacy,
-                "info": self.info,
-            }
-            (tmp / SYNTH_FILE).write_text(json.dumps(meta, indent=2, default=_jsonable) + "\n")
-            (tmp / "items.json").write_text(json.dumps(self.items.to_list(), default=_jsonable))
-            with open(tmp / "activity.npz", "wb") as fh:
-                np.savez(fh, **self.activity.to_arrays())
-            state = self._state()
-            if any(isinstance(v, torch.Tensor) for v in state.values()):
-                from safetensors.torch import save_file
-
-                save_file({k: torch.as_tensor(v).detach().cpu().contiguous() for k, v in state.items()},
-                          str(tmp / "weights.safetensors"))
-            elif state:
-                with open(tmp / "weights.npz", "wb") as fh:
-                    np.savez(fh, **{k: np.asarray(v) for k, v in state.items()})
-        return folder
+        meta = header("generator", self.name, self.config, behaviours=self.behaviours, target=self.target,
+                      funnel=self.funnel.to_json(), n_items=len(self.items), privacy=self.privacy, info=self.info)
+        return write_folder(folder, json_files={SYNTH_FILE: meta, "items.json": self.items.to_list()},
+                            npz_files={"activity.npz": self.activity.to_arrays()}, state=self._state())
 
     @classmethod
     def _from_meta(cls, meta: dict, folder: Path) -> Synthesizer:
-        obj = cls(make_config(cls.config_class, meta["config"]))
-        obj.items = IdMap(np.asarray(json.loads((folder / "items.json").read_text()), dtype=object), "item")
+        params = {k: v for k, v in meta["config"].items() if k != "device"}  # older folders saved it
+        obj = cls(make_config(cls.config_class, params))
+        obj.items = IdMap(np.asarray(read_json(folder, "items.json"), dtype=object), "item")
         obj.behaviours = list(meta["behaviours"])
         obj.target = meta["target"]
         obj.funnel = Funnel.from_json(meta["funnel"], obj.behaviours)
-        obj.activity = ActivityModel.from_arrays(load_npz(folder / "activity.npz"))
+        obj.activity = ActivityModel.from_arrays(read_npz(folder, "activity.npz"))
         obj.privacy = meta.get("privacy", {"dp": False})
         obj.info = meta.get("info", {})
-        if (folder / "weights.safetensors").exists():
-            from safetensors.torch import load_file
-
-            state: dict[str, Any] = dict(load_file(str(folder / "weights.safetensors")))
-        elif (folder / "weights.npz").exists():
-            state = load_npz(folder / "weights.npz")
-        else:
-            state = {}
-        obj._set_state(state)
+        obj._set_state(read_state(folder))
         return obj
 
     def __repr__(self) -> str:
@@ -283,27 +248,14 @@ def load_synthesizer(path: str | os.PathLike[str]) -> Synthesizer:
     meta_path = folder / SYNTH_FILE
     if not meta_path.is_file():
         raise RecganError(f"{path}: not a synthesizer folder (no {SYNTH_FILE})")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as e:
-        raise RecganError(f"{meta_path}: damaged: {e}") from None
-    name = meta.get("generator")
+    meta = read_json(folder, SYNTH_FILE)
+    name = meta.get("generator") if isinstance(meta, dict) else None
     if name not in REGISTRY:
-        raise RecganError(f"{meta_path}: unknown generator {name!r}; known: {sorted(REGISTRY)}")
+        raise RecganError(f"{meta_path}: unknown generator {name!r}; known: {', '.join(REGISTRY.names())}")
     try:
         return REGISTRY[name]._from_meta(meta, folder)
-    except (FileNotFoundError, KeyError, ValueError) as e:
-        raise RecganError(f"{folder}: damaged synthesizer folder: {e}") from None
-
-
-def _jsonable(o: Any) -> Any:
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
+    except (KeyError, RuntimeError, ValueError) as e:
+        raise RecganError(f"{folder}: damaged synthesizer folder: {type(e).__name__}: {e}") from None
 
 
 # ---------------------------------------------------------------------------------------- networks
@@ -351,8 +303,3 @@ def log_popularity(mats: list[sp.csr_matrix], smoothing: float = 0.5) -> np.ndar
     """(channels, items) log of smoothed item frequencies per channel (the decoder's initial bias)."""
     pop = np.stack([np.asarray(m.sum(0)).ravel() for m in mats]).astype(np.float64) + smoothing
     return np.log(pop / pop.sum(1, keepdims=True)).astype(np.float32)
-
-
-def dense_batch(mats: list[sp.csr_matrix], rows: np.ndarray) -> torch.Tensor:
-    """(len(rows), channels, items) float32 dense 0/1 profiles of one batch (never the whole matrix)."""
-    return torch.stack([torch.from_numpy(m[rows].toarray().astype(np.float32)) for m in mats], 1)

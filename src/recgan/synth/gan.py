@@ -18,10 +18,10 @@ than the seed spread; the start is what carries it.
 Discriminator (the only part that touches real data besides the start): each channel's profile normalised to sum 1
 (= the mean of its items' embeddings after the first linear layer) ++ log sizes -> MLP -> a score.
 
-Stabilisers: WGAN-GP (``loss="wgan-gp"``, gradient penalty from :mod:`recgan.models.gan_parts`) or the
+Stabilisers: WGAN-GP (``loss="wgan-gp"``, gradient penalty from :mod:`recgan.core.gan_parts`) or the
 non-saturating loss, PacGAN packing (``pac`` profiles judged together), an exponential moving average of
 the generator's weights (the EMA generator is what is released), and the collapse alarm of
-:mod:`recgan.models.diagnostics` (distinct top-20 lists across generated users) logged every few epochs.
+:mod:`recgan.core.diagnostics` (distinct top-20 lists across generated users) logged every few epochs.
 
 Differential privacy (``dp_epsilon``): the discriminator is trained with DP-SGD at user level through
 :mod:`recgan.synth.dp` (Opacus, Poisson sampling, RDP accountant); the activity histograms, the initial
@@ -37,18 +37,22 @@ import copy
 import math
 import time
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from torch import nn
 
+from recgan.core.diagnostics import COLLAPSE_ALARM, distinct_lists, item_coverage
+from recgan.core.gan_parts import d_loss, g_loss, gradient_penalty
+from recgan.core.runtime import dense_batch
+from recgan.core.trainable import TorchTrainable
+from recgan.core.trainer import TrainingOptions, train
 from recgan.errors import RecganError
-from recgan.models.diagnostics import COLLAPSE_ALARM, distinct_lists, item_coverage
-from recgan.models.gan_parts import d_loss, g_loss, gradient_penalty
-from recgan.models.torch_base import resolve_device, seed_everything
-from recgan.synth.base import ProfileDecoder, SynthConfig, Synthesizer, dense_batch, log_popularity, register
+from recgan.synth.base import ProfileDecoder, SynthConfig, Synthesizer, log_popularity, register
 from recgan.synth.sampler import N_LEVELS, draw_masks, sample_profiles
 from recgan.synth.spectral import linear_generator, spectral_basis, union_profiles
 
@@ -72,23 +76,24 @@ def real_coverage(X: sp.csr_matrix, n: int = 256, k: int = 20, seed: int = 12345
     return len(np.unique(sub.indices[rank < k])) / max(X.shape[1], 1)
 
 
-@dataclass
 class GANConfig(SynthConfig):
-    epochs: int | None = None
+    epochs: int | None = Field(None, ge=0)
     """Adversarial passes of the discriminator over the training users. None: 10 after the VAE warm start
     (``pretrain_epochs`` > 0), 150 from scratch (always from scratch under DP)."""
-    train_batch: int = 64
+    train_batch: int = Field(64, ge=1)
     """Real users per discriminator step (the expected batch under DP's Poisson sampling)."""
-    n_critic: int = 1
+    n_critic: int = Field(1, ge=1)
     """Discriminator steps per generator step."""
     lr_g: float | None = None
     """Generator learning rate. None: 2e-5 after the VAE warm start (a gentle refinement: larger steps
     undo what the VAE learnt), 1e-3 from scratch."""
-    lr_d: float = 1e-3
-    loss: str = "wgan-gp"
+    lr_d: float = Field(1e-3, ge=0)
+    """Discriminator Adam learning rate."""
+    loss: Literal["wgan-gp", "nonsaturating", "hinge"] = "wgan-gp"
     """``wgan-gp`` or ``nonsaturating`` (``hinge`` also accepted); DP always uses ``nonsaturating``."""
     gp_weight: float = 10.0
-    pac: int = 2
+    """Gradient-penalty weight for ``wgan-gp``."""
+    pac: int = Field(2, ge=1)
     """Profiles packed into one discriminator example (PacGAN); 1 under DP."""
     z_dim: int = 64
     """Noise width (the VAE warm start's latent width)."""
@@ -100,6 +105,7 @@ class GANConfig(SynthConfig):
     d_emb: int = 64
     """Width of the discriminator's first (item-embedding) layer."""
     d_hidden: int = 256
+    """Width of the discriminator's hidden layers."""
     feature_matching: float = 1.0
     """Weight of feature matching (Salimans et al. 2016): the generator also matches the mean and standard
     deviation of the discriminator's profile embedding on real and fake batches. Uses real data outside
@@ -108,11 +114,11 @@ class GANConfig(SynthConfig):
     """Weight of KL(prior || mean generated item distribution) per channel, where the prior is the
     popularity prior (DP-noised under DP): keeps item marginals while the adversarial loss shapes who goes
     with whom (the discriminator's embedding cannot see every popularity drift). 0 = off."""
-    ema: float = 0.98
+    ema: float = Field(0.98, ge=0, lt=1)
     """Decay of the exponential moving average of generator weights (0 = release the raw generator)."""
     popularity_prior: bool = True
     """Start the generator's output bias at log item popularity (DP-noised under DP)."""
-    init: str = "spectral"
+    init: Literal["spectral", "vae", "none"] = "spectral"
     """How the generator starts: ``vae`` (the VAE warm start below; from scratch under DP, where the VAE would
     read real users outside DP-SGD), ``spectral`` (the linear generator of the item co-occurrence matrix's top
     eigenvectors, :mod:`recgan.synth.spectral`; under DP that matrix is released with the Gaussian mechanism
@@ -128,22 +134,46 @@ class GANConfig(SynthConfig):
     """Noise std of the spectral start's release of the co-occurrence matrix under DP (L2 sensitivity 1).
     None: 7 / epsilon, kept within [0.5, 20] (at epsilon 10 this release alone, with the two auxiliary ones,
     spends epsilon 8.2 of the 10; DP-SGD gets the rest)."""
-    pretrain_epochs: int = 60
+    pretrain_epochs: int = Field(60, ge=0)
     """Warm start (VAE-GAN): before adversarial training, train the generator for this many epochs as the
     decoder of a Mult-VAE (:mod:`recgan.synth.vae`, same widths) and sample its noise through the VAE's
     ex-post Gaussian; adversarial training then refines it. 0 = start from scratch. Skipped under DP (the
     VAE would touch real data outside DP-SGD): a private GAN always starts from scratch."""
-    diag_every: int = 25
+    diag_every: int = Field(25, ge=1)
     """Epochs between collapse-alarm checks."""
-    dp_epsilon: float | None = None
+    dp_epsilon: float | None = Field(None, gt=0)
     """Target epsilon of user-level DP (None = no DP)."""
-    dp_delta: float = 1e-5
+    dp_delta: float = Field(1e-5, gt=0, lt=1)
+    """Delta of user-level DP (with ``dp_epsilon``)."""
     dp_max_grad_norm: float = 1.0
     """Per-user clipping norm of discriminator gradients."""
     dp_aux_sigma: float | None = None
     """Noise multiplier of the Gaussian releases of the activity histograms and the popularity prior
     (None: 20 / epsilon, kept within [2, 20], so a larger budget buys a sharper prior)."""
-    device: str = "cpu"
+    device: str = Field("cpu", exclude=True)
+    """Training device ("cpu", "cuda", "auto"); the fitted generator is kept on the CPU for sampling."""
+
+
+@dataclass
+class _Run:
+    """What one fit's epochs share (built in ``_fit``, dropped after training)."""
+
+    mats: list
+    G: nn.Module
+    D: nn.Module
+    ema: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    dp: Any
+    batches: Any
+    prior_t: torch.Tensor | None
+    fm: float
+    loss_kind: str
+    pac: int
+    n_ch: int
+    n_items: int
+    ref_cov: float | None
+    epochs: int
 
 
 class Critic(nn.Module):
@@ -179,8 +209,9 @@ def real_input(x: torch.Tensor) -> torch.Tensor:
 
 
 @register
-class BehaviourSynthesizer(Synthesizer):
-    """GAN over whole user profiles (see the module docstring). ``fit(Interactions)`` / ``sample(n, seed)``."""
+class BehaviourSynthesizer(TorchTrainable, Synthesizer):
+    """GAN over whole user profiles per behaviour channel, optionally with user-level DP. ``fit(Interactions)``
+    / ``sample(n, seed)``; details in the module docstring."""
 
     name = "gan"
     config_class = GANConfig
@@ -208,6 +239,7 @@ class BehaviourSynthesizer(Synthesizer):
         v = VAESynthesizer(seed=cfg.seed, epochs=cfg.pretrain_epochs, z_dim=cfg.z_dim, hidden=cfg.hidden,
                            emb=cfg.emb, device=cfg.device)
         v.items, v.behaviours, v.target, v.funnel = self.items, self.behaviours, self.target, self.funnel
+        v.training_options = TrainingOptions(progress=self._options().progress)
         v._fit(mats, counts)
         self.generator.load_state_dict(v.decoder.state_dict())
         self.latent_mean_, self.latent_chol_ = v.latent_mean_.clone(), v.latent_chol_.clone()
@@ -262,10 +294,9 @@ class BehaviourSynthesizer(Synthesizer):
 
     def _fit(self, mats: list[sp.csr_matrix], counts: np.ndarray) -> None:
         cfg = self.config
-        dev = resolve_device(cfg.device)
-        seed_everything(cfg.seed)
-        gen = torch.Generator().manual_seed(cfg.seed)
-        rng = np.random.default_rng(cfg.seed)
+        self._init_runtime()
+        self._reseed()
+        dev, rng = self.device, self.rng
         n, n_ch, n_items = counts.shape[0], len(mats), mats[0].shape[1]
         private = self._private()
         loss_kind = "nonsaturating" if private else cfg.loss
@@ -328,69 +359,18 @@ class BehaviourSynthesizer(Synthesizer):
         for p in ema.parameters():
             p.requires_grad_(False)
 
-        history: list[dict] = []
-        d_steps = 0
-        for epoch in range(1, epochs + 1):
-            stats: dict[str, list[float]] = {"loss_d": [], "loss_g": [], "d_real": [], "d_fake": []}
-            for rows in batches():
-                rows = np.asarray(rows, dtype=np.int64)
-                if pac > 1:
-                    rows = rows[: len(rows) - len(rows) % pac]
-                    if not len(rows):
-                        continue
-                x = dense_batch(mats, rows).to(dev) if len(rows) else torch.zeros(0, n_ch, n_items, device=dev)
-                real = real_input(x)
-                # ---- discriminator step
-                _set_grad(D, True)
-                with torch.no_grad():
-                    fake = self._fake(G, self.activity.sample(len(rows), rng, self.funnel), gen, dev).detach()
-                opt_d.zero_grad(set_to_none=True)
-                if dp is not None:
-                    loss, o_r, o_f = dp.step(D, opt_d, real, fake)
-                else:
-                    o_r, o_f = D(real), D(fake)
-                    loss = d_loss(loss_kind, o_r, o_f)
-                    if loss_kind == "wgan-gp":
-                        loss = loss + cfg.gp_weight * gradient_penalty(D, real, fake, gen)
-                    loss.backward()
-                    opt_d.step()
-                d_steps += 1
-                if len(rows):
-                    stats["loss_d"].append(float(loss.detach()) / (1 if dp is None else 2 * len(rows)))
-                    stats["d_real"].append(float(o_r.detach().mean()))
-                    stats["d_fake"].append(float(o_f.detach().mean()))
-                # ---- generator step
-                if d_steps % cfg.n_critic == 0:
-                    _set_grad(D, False)
-                    if dp is not None:
-                        D.disable_hooks()
-                    m = cfg.train_batch - cfg.train_batch % pac
-                    aux: dict = {}
-                    fake = self._fake(G, self.activity.sample(m, rng, self.funnel), gen, dev, aux)
-                    lg = g_loss(loss_kind, D(fake))
-                    if prior_t is not None and cfg.marginal_weight > 0:
-                        mean_p = torch.softmax(aux["logits"], -1).mean(0).clamp(min=1e-12)
-                        kl = (prior_t * (prior_t.clamp(min=1e-12).log() - mean_p.log())).sum(-1).mean()
-                        lg = lg + cfg.marginal_weight * kl
-                    if fm > 0:
-                        with torch.no_grad():
-                            fr = D.features(real)
-                        ff = D.features(fake)
-                        lg = lg + fm * ((fr.mean(0) - ff.mean(0)).pow(2).sum() + (fr.std(0) - ff.std(0)).pow(2).sum())
-                    opt_g.zero_grad(set_to_none=True)
-                    lg.backward()
-                    opt_g.step()
-                    if dp is not None:
-                        D.enable_hooks()
-                    stats["loss_g"].append(float(lg.detach()))
-                    if ema is not G:
-                        with torch.no_grad():
-                            for pe, pg in zip(ema.parameters(), G.parameters(), strict=True):
-                                pe.lerp_(pg, 1 - cfg.ema)
-            row = {"epoch": epoch, **{k: float(np.mean(v)) if v else float("nan") for k, v in stats.items()}}
-            if epoch % cfg.diag_every == 0 or epoch == epochs:
-                row.update(self._collapse_check(ema, n_items, dev, ref_cov))
-            history.append(row)
+        if dp is not None and (self._options().resume or self._options().checkpoint_every):
+            raise RecganError("checkpoints and --resume are not available with --dp-epsilon (the privacy "
+                              "accountant's state is not checkpointed); train in one go")
+        self._run = _Run(mats=mats, G=G, D=D, ema=ema, opt_g=opt_g, opt_d=opt_d, dp=dp, batches=batches,
+                         prior_t=prior_t, fm=fm, loss_kind=loss_kind, pac=pac, n_ch=n_ch, n_items=n_items,
+                         ref_cov=ref_cov, epochs=epochs)
+        self.d_steps = 0
+        try:
+            train(self, None, None, self._options().model_copy(update={"epochs": epochs}))
+        finally:
+            run, self._run = self._run, None
+        ema, d_steps, history = run.ema, self.d_steps, self.history
         self.generator = ema.cpu().eval()
         seconds = time.perf_counter() - t0
         last = history[-1] if history else {}
@@ -401,11 +381,102 @@ class BehaviourSynthesizer(Synthesizer):
             "loss": loss_kind, "pac": pac, "collapse_alarm": bool(last.get("collapse_alarm", 0.0)),
             "distinct_lists": last.get("distinct_lists"), "item_coverage": last.get("item_coverage"),
             "coverage_alarm": bool(last.get("coverage_alarm", 0.0)), "coverage_ratio": last.get("coverage_ratio"),
-            "history": history,
+            "history": history, "training": self.info.get("training"),
         }
         if dp is not None:
             self.privacy = dp.statement()
             self.info["dp_planning_seconds"] = round(dp.planning_seconds, 3)
+
+    # ------------------------------------------------------------------ the trainer's hooks
+    def _options(self) -> TrainingOptions:
+        return self.training_options or TrainingOptions()
+
+    def modules(self) -> dict[str, nn.Module]:
+        r = self._run
+        out = {"generator": r.G, "critic": r.D}
+        if r.ema is not r.G:
+            out["ema"] = r.ema
+        return out
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"g": self._run.opt_g, "d": self._run.opt_d}
+
+    def _extra_state(self) -> dict[str, np.ndarray]:
+        return {"d_steps": np.asarray(self.d_steps, dtype=np.int64),
+                "latent_mean": self.latent_mean_.numpy(), "latent_chol": self.latent_chol_.numpy()}
+
+    def _set_extra_state(self, state: dict[str, np.ndarray]) -> None:
+        self.d_steps = int(state["d_steps"])
+        self.latent_mean_ = torch.from_numpy(np.array(state["latent_mean"]))
+        self.latent_chol_ = torch.from_numpy(np.array(state["latent_chol"]))
+
+    def train_epoch(self, epoch: int) -> dict[str, float]:
+        """One adversarial pass of the discriminator over the training users (generator steps every
+        ``n_critic`` discriminator steps); the collapse / coverage checks every ``diag_every`` epochs."""
+        r, cfg = self._run, self.config
+        G, D, ema, dp, pac, batches = r.G, r.D, r.ema, r.dp, r.pac, r.batches
+        mats, n_ch, n_items, dev, gen, rng = r.mats, r.n_ch, r.n_items, self.device, self.gen, self.rng
+        opt_g, opt_d, loss_kind, prior_t, fm = r.opt_g, r.opt_d, r.loss_kind, r.prior_t, r.fm
+        stats: dict[str, list[float]] = {"loss_d": [], "loss_g": [], "d_real": [], "d_fake": []}
+        for rows in batches():
+            rows = np.asarray(rows, dtype=np.int64)
+            if pac > 1:
+                rows = rows[: len(rows) - len(rows) % pac]
+                if not len(rows):
+                    continue
+            x = dense_batch(mats, rows).to(dev) if len(rows) else torch.zeros(0, n_ch, n_items, device=dev)
+            real = real_input(x)
+            # ---- discriminator step
+            _set_grad(D, True)
+            with torch.no_grad():
+                fake = self._fake(G, self.activity.sample(len(rows), rng, self.funnel), gen, dev).detach()
+            opt_d.zero_grad(set_to_none=True)
+            if dp is not None:
+                loss, o_r, o_f = dp.step(D, opt_d, real, fake)
+            else:
+                o_r, o_f = D(real), D(fake)
+                loss = d_loss(loss_kind, o_r, o_f)
+                if loss_kind == "wgan-gp":
+                    loss = loss + cfg.gp_weight * gradient_penalty(D, real, fake, gen)
+                loss.backward()
+                opt_d.step()
+            self.d_steps += 1
+            if len(rows):
+                stats["loss_d"].append(float(loss.detach()) / (1 if dp is None else 2 * len(rows)))
+                stats["d_real"].append(float(o_r.detach().mean()))
+                stats["d_fake"].append(float(o_f.detach().mean()))
+            # ---- generator step
+            if self.d_steps % cfg.n_critic == 0:
+                _set_grad(D, False)
+                if dp is not None:
+                    D.disable_hooks()
+                m = cfg.train_batch - cfg.train_batch % pac
+                aux: dict = {}
+                fake = self._fake(G, self.activity.sample(m, rng, self.funnel), gen, dev, aux)
+                lg = g_loss(loss_kind, D(fake))
+                if prior_t is not None and cfg.marginal_weight > 0:
+                    mean_p = torch.softmax(aux["logits"], -1).mean(0).clamp(min=1e-12)
+                    kl = (prior_t * (prior_t.clamp(min=1e-12).log() - mean_p.log())).sum(-1).mean()
+                    lg = lg + cfg.marginal_weight * kl
+                if fm > 0:
+                    with torch.no_grad():
+                        fr = D.features(real)
+                    ff = D.features(fake)
+                    lg = lg + fm * ((fr.mean(0) - ff.mean(0)).pow(2).sum() + (fr.std(0) - ff.std(0)).pow(2).sum())
+                opt_g.zero_grad(set_to_none=True)
+                lg.backward()
+                opt_g.step()
+                if dp is not None:
+                    D.enable_hooks()
+                stats["loss_g"].append(float(lg.detach()))
+                if ema is not G:
+                    with torch.no_grad():
+                        for pe, pg in zip(ema.parameters(), G.parameters(), strict=True):
+                            pe.lerp_(pg, 1 - cfg.ema)
+        row = {k: float(np.mean(v)) if v else float("nan") for k, v in stats.items()}
+        if epoch % cfg.diag_every == 0 or epoch == r.epochs:
+            row.update(self._collapse_check(ema, n_items, dev, r.ref_cov))
+        return row
 
     def _collapse_check(self, G: ProfileDecoder, n_items: int, dev: torch.device, ref_cov: float | None,
                         n: int = 256) -> dict[str, float]:

@@ -8,8 +8,6 @@ cannot beat it on utility and co-occurrence has learnt nothing about users.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -17,7 +15,6 @@ import torch
 from recgan.synth.base import SynthConfig, Synthesizer, log_popularity, register
 
 
-@dataclass
 class IndependentConfig(SynthConfig):
     smoothing: float = 0.0
     """Added to every item's count before normalising (0: never-seen items are never drawn)."""
@@ -25,6 +22,8 @@ class IndependentConfig(SynthConfig):
 
 @register
 class IndependentSampler(Synthesizer):
+    """Independent baseline: item popularity x user activity, no item-item structure."""
+
     name = "independent"
     config_class = IndependentConfig
 

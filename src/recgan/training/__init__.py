@@ -1,12 +1,10 @@
-"""Training layer: the shared epoch loop (early stopping, checkpoints, resume, diagnostics), the tuner
-and the fitting procedure of PROTOCOL.md. Importing it installs :func:`train` as the driver of every
-torch model."""
+"""Training layer: the fitting procedure of PROTOCOL.md (validation carve, tuning, early stopping, refit).
 
-from recgan.models.torch_base import set_default_driver
+The epoch loop itself is :mod:`recgan.core.trainer` (shared by recommenders and synthesizers).
+"""
+
+from recgan.core.trainer import TrainingOptions, train
+from recgan.core.validation import validation_scores
 from recgan.training.fitting import FitResult, fit_model, grid_points
-from recgan.training.trainer import TrainerOptions, train
-from recgan.training.validation import validation_scores
 
-set_default_driver(train)
-
-__all__ = ["FitResult", "TrainerOptions", "fit_model", "grid_points", "train", "validation_scores"]
+__all__ = ["FitResult", "TrainingOptions", "fit_model", "grid_points", "train", "validation_scores"]

@@ -10,15 +10,21 @@ PROTOCOL.md: hyper-parameters and epochs are chosen on a validation carve of tra
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from recgan.core.trainer import METRIC_PATTERN, TrainingOptions
+from recgan.core.validation import validation_scores
 from recgan.data.interactions import Interactions
 from recgan.data.splits import validation_carve
+from recgan.errors import RecganError
 from recgan.models.base import Recommender, get_model_class
 from recgan.models.torch_base import TorchRecommender
-from recgan.training.validation import validation_scores
+
+QUIET = TrainingOptions(progress=False)
+"""Training options of fits whose progress nobody watches (tuning points, benchmarks, tests)."""
 
 
 @dataclass
@@ -46,12 +52,17 @@ def fit_model(
     early_stopping: bool = True,
     refit: bool = True,
     metric: str = "ndcg@20",
-    driver_options: dict[str, Any] | None = None,
+    options: TrainingOptions | None = None,
     log=print,
 ) -> FitResult:
-    """Fit model ``name`` on ``train`` following PROTOCOL.md; returns the fitted model and the tuning log."""
+    """Fit model ``name`` on ``train`` following PROTOCOL.md; returns the fitted model and the tuning log.
+    ``options``: how the trainer runs the final fit's epochs (tuning points always run quietly);
+    ``metric`` (``ndcg@K`` / ``recall@K``) selects tuning points and early-stopping epochs."""
     cls = get_model_class(name)
     params = dict(params or {})
+    if not re.fullmatch(METRIC_PATTERN, metric):
+        raise RecganError(f"metric {metric!r}: expected ndcg@K or recall@K (K >= 1)")
+    options = (options or TrainingOptions()).model_copy(update={"metric": metric})
     t0 = time.perf_counter()
     iterative = issubclass(cls, TorchRecommender)
     carve = validation_carve(train, valid_fraction, valid_seed) if (tune or (iterative and early_stopping)) else None
@@ -62,8 +73,7 @@ def fit_model(
         best_score, best = -1.0, {}
         for p in points:
             m = cls(**{**params, **p})
-            m.driver_options = {"progress": False}
-            m.fit(carve.train, carve.test if iterative else None)
+            m.fit(carve.train, carve.test if iterative else None, QUIET.model_copy(update={"metric": metric}))
             score = validation_scores(m, carve.test, k)[metric]
             row = {**p, metric: round(score, 5)}
             if iterative:
@@ -74,22 +84,20 @@ def fit_model(
                 best_score, best = score, p
         params.update(best)
     model = cls(**params)
-    model.driver_options = dict(driver_options or {})
     if iterative and early_stopping:
-        model.fit(carve.train, carve.test)
+        model.fit(carve.train, carve.test, options)
         best_epoch = model.info.get("training", {}).get("best_epoch")
         best_epoch = model.config.epochs if best_epoch is None else best_epoch
         if refit:
             info = model.info
             model = cls(**{**params, "epochs": max(1, best_epoch), "patience": 0})
-            model.driver_options = {k_: v for k_, v in (driver_options or {}).items() if k_ != "resume"}
-            if best_epoch == 0:  # validation kept the untrained start (start_is_a_model): refit = the start
-                model.driver_options["epochs"] = 0
-            model.fit(train, None)
+            # validation kept the untrained start (start_is_a_model): the refit is the start (0 epochs)
+            refit_opts = options.model_copy(update={"resume": None, "epochs": 0 if best_epoch == 0 else None})
+            model.fit(train, None, refit_opts)
             model.info["selection"] = {"valid_best_epoch": best_epoch, "valid": info.get("training")}
             params["epochs"] = max(1, best_epoch)
     else:
-        model.fit(train, None)
+        model.fit(train, None, options)
     model.info["tuning"] = tuning
     model.info["fit_seconds"] = round(time.perf_counter() - t0, 3)
     return FitResult(model, params, tuning, time.perf_counter() - t0)

@@ -9,7 +9,6 @@ training goes on without it (TensorBoard not installed is skipped silently).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 import sys
@@ -108,7 +107,7 @@ def _param_text(v: Any) -> str:
 
 
 def mlflow_tracker(experiment: str | None, run_name: str, config: Any) -> MLflowTracker | None:
-    """An MLflow run in ``experiment`` named ``run_name`` with the dataclass ``config`` as its parameters
+    """An MLflow run in ``experiment`` named ``run_name`` with the typed ``config`` as its parameters
     (None when not asked for or when mlflow is not installed)."""
     if not experiment:
         return None
@@ -118,7 +117,7 @@ def mlflow_tracker(experiment: str | None, run_name: str, config: Any) -> MLflow
         _warn_once("mlflow", "MLflow logging asked for but the mlflow package is not installed "
                              "(pip install 'recgan[tracking]')")
         return None
-    params = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config or {})
+    params = config.to_dict() if hasattr(config, "to_dict") else dict(config or {})
     return MLflowTracker(mlflow, experiment, run_name, params)
 
 

@@ -3,7 +3,7 @@
 Launch: ``torchrun --nproc_per_node N -m recgan train ...`` (one node), or on several nodes
 ``torchrun --nnodes M --node_rank R --nproc_per_node N --rdzv_backend c10d --rdzv_endpoint HOST:PORT -m recgan
 train ...``. Every rank loads the same data and builds the same model from the same seed; each takes its shard
-of every epoch's row permutation (:meth:`TorchRecommender.batches`), and gradients are averaged across ranks
+of every epoch's row permutation (:meth:`TorchTrainable.batches`), and gradients are averaged across ranks
 before each optimiser step (the all-reduce DistributedDataParallel performs, attached as an optimiser step
 pre-hook so that model code stays unchanged). Rank 0 writes checkpoints, logs and the model folder.
 """
@@ -15,7 +15,7 @@ import os
 import torch
 import torch.distributed as dist
 
-from recgan.models.torch_base import TorchRecommender
+from recgan.core.trainable import TorchTrainable
 
 
 def world_from_env() -> tuple[int, int]:
@@ -55,7 +55,7 @@ def _allreduce_hook(world: int):
     return hook
 
 
-def attach(model: TorchRecommender) -> None:
+def attach(model: TorchTrainable) -> None:
     """Make ``model`` data-parallel across the initialised process group (no-op for one process)."""
     rank, world = init(model.device)
     model.rank, model.world = rank, world

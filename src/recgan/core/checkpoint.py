@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from recgan.core.trainable import TorchTrainable
 from recgan.errors import RecganError
 from recgan.io import atomic_dir
-from recgan.models.torch_base import TorchRecommender
 
 
 def _flatten_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
@@ -44,7 +44,7 @@ def _unflatten_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict,
 
 
 def save_checkpoint(
-    model: TorchRecommender, folder: str | os.PathLike[str], trainer_state: dict,
+    model: TorchTrainable, folder: str | os.PathLike[str], trainer_state: dict,
     best: dict[str, torch.Tensor] | None = None,
 ) -> Path:
     """Write everything needed to continue training bit for bit (``best``: best weights so far)."""
@@ -81,7 +81,7 @@ def _default(o: Any) -> Any:
     raise TypeError(type(o).__name__)
 
 
-def load_checkpoint(model: TorchRecommender, folder: str | os.PathLike[str]) -> tuple[dict, dict]:
+def load_checkpoint(model: TorchTrainable, folder: str | os.PathLike[str]) -> tuple[dict, dict]:
     """Restore a checkpoint into a built model; return (trainer state, best weights or {})."""
     folder = Path(folder)
     if not (folder / "checkpoint.json").exists():

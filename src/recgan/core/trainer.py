@@ -1,10 +1,10 @@
-"""The one training loop for every torch recommender (adversarial or not).
+"""The one training loop for everything trained by epochs: torch recommenders and the GAN / VAE synthesizers.
 
 Runs ``model.train_epoch`` epoch after epoch; evaluates on the validation carve every ``eval_every``
 epochs (NDCG@20 by default) with the model's own diagnostics (copying / collapse alarms); keeps the best
 weights and restores them at the end; stops after ``patience`` evaluations without a gain; writes
 checkpoints every ``checkpoint_every`` epochs that ``resume`` continues bit for bit; logs every epoch as
-one JSON line, to TensorBoard and / or MLflow when asked (and installed, see :mod:`recgan.training.tracking`),
+one JSON line, to TensorBoard and / or MLflow when asked (and installed, see :mod:`recgan.core.tracking`),
 and draws the curves as a PNG.
 """
 
@@ -12,28 +12,35 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field
 
+from recgan.core import distributed
+from recgan.core.checkpoint import load_checkpoint, save_checkpoint
+from recgan.core.tracking import Tracker, open_trackers
+from recgan.core.trainable import TorchTrainable
+from recgan.core.validation import validation_scores
 from recgan.data.interactions import Interactions
-from recgan.models.torch_base import TorchRecommender
-from recgan.training import distributed
-from recgan.training.checkpoint import load_checkpoint, save_checkpoint
-from recgan.training.tracking import Tracker, open_trackers
-from recgan.training.validation import validation_scores
+
+METRIC_PATTERN = r"^(ndcg|recall)@[1-9][0-9]*$"
+"""Validation metrics the trainer can select on: ``ndcg@K`` or ``recall@K``."""
 
 
-@dataclass
-class TrainerOptions:
+class TrainingOptions(BaseModel):
+    """How one training run is driven (not what is learnt: nothing here is saved with the model)."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
     checkpoint_dir: str | None = None
     """Folder for periodic checkpoints (``DIR/last``)."""
-    checkpoint_every: int = 0
+    checkpoint_every: int = Field(0, ge=0)
     """Epochs between checkpoints (0 = none)."""
     resume: str | None = None
     """Checkpoint folder to continue from (same data, config and seed give bit-identical results)."""
@@ -47,38 +54,43 @@ class TrainerOptions:
     plot_path: str | None = None
     """PNG of the training curves, drawn at the end."""
     progress: bool = True
-    """Show a progress bar with live losses and alarms."""
-    metric: str = "ndcg@20"
-    """Validation metric used for early stopping and model selection."""
-    max_eval_users: int | None = 5000
+    """Show progress: a bar on a terminal, otherwise a line on stderr every ``progress_seconds``."""
+    progress_seconds: float = Field(10.0, gt=0)
+    """Seconds between progress lines when stderr is not a terminal."""
+    metric: str = Field("ndcg@20", pattern=METRIC_PATTERN)
+    """Validation metric used for early stopping and model selection: ``ndcg@K`` or ``recall@K``."""
+    max_eval_users: int | None = Field(5000, ge=1)
     """Subsample validation users to bound evaluation cost (fixed seed)."""
-    epochs: int | None = None
+    epochs: int | None = Field(None, ge=0)
     """Train this many epochs instead of the model's ``epochs`` (0 keeps the model at its start: the refit of
-    a model whose validation chose its untrained start, see ``TorchRecommender.start_is_a_model``)."""
-    stop_after_epoch: int | None = None
+    a model whose validation chose its untrained start, see ``start_is_a_model``)."""
+    stop_after_epoch: int | None = Field(None, ge=1)
     """Testing aid: return after this epoch as if interrupted (checkpoint written first)."""
 
 
-def _copy_state(model: TorchRecommender) -> dict[str, torch.Tensor]:
+def _copy_state(model: TorchTrainable) -> dict[str, torch.Tensor]:
     return {f"{n}.{k}": v.detach().clone() for n, m in model.modules().items() for k, v in m.state_dict().items()}
 
 
-def _load_state(model: TorchRecommender, state: dict[str, torch.Tensor]) -> None:
+def _load_state(model: TorchTrainable, state: dict[str, torch.Tensor]) -> None:
     for name, mod in model.modules().items():
         pre = name + "."
         mod.load_state_dict({k[len(pre) :]: v for k, v in state.items() if k.startswith(pre)})
 
 
-def _validate(model: TorchRecommender, valid: Interactions, k: int, opts: TrainerOptions) -> dict[str, float]:
+def _validate(model: TorchTrainable, valid: Interactions, k: int, opts: TrainingOptions) -> dict[str, float]:
     """Validation metrics of the model as it is now (eval mode, no gradients, the model's precision)."""
     model.set_train_mode(False)
     with torch.no_grad(), model.autocast():
         return validation_scores(model, valid, k, opts.max_eval_users, seed=model.config.seed)
 
 
-def train(model: TorchRecommender, data: Interactions, valid: Interactions | None, **options: Any) -> None:
-    """Drive ``model`` (already built by ``_build``) through its epochs. See :class:`TrainerOptions`."""
-    opts = TrainerOptions(**options)
+def train(model: TorchTrainable, data: Interactions | None, valid: Interactions | None,
+          options: TrainingOptions | None = None) -> None:
+    """Drive ``model`` (already built) through its epochs. ``valid``: target interactions in the model's id
+    space for early stopping and model selection (None: train the fixed number of epochs). See
+    :class:`TrainingOptions`."""
+    opts = options if options is not None else TrainingOptions()
     cfg = model.config
     n_epochs = cfg.epochs if opts.epochs is None else opts.epochs
     k = int(opts.metric.split("@")[1])
@@ -92,12 +104,8 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
     phase = "validation carve" if valid is not None else "all of train"
     trackers = open_trackers(opts.tensorboard_dir, opts.mlflow_experiment, f"{model.name} ({phase})",
                              cfg) if main_rank else []
-    bar = None
-    if opts.progress and main_rank:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_epochs, initial=state["epoch"], desc=f"train {model.name}", unit="ep",
-                   leave=False, dynamic_ncols=True)
+    bar = progress_bar(n_epochs, state["epoch"], f"train {model.name}", opts.progress_seconds) \
+        if opts.progress and main_rank else None
     stopped_early = False
     with ExitStack() as closing:  # on leaving: log, bar, then the trackers' runs (FAILED on an exception)
         closing.enter_context(_tracked(trackers))
@@ -165,7 +173,7 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
             "train_seconds": round(state["seconds"], 3),
         }
         if opts.plot_path and model.history and main_rank:
-            from recgan.training.plots import plot_history
+            from recgan.core.plots import plot_history
 
             plot_history(model.history, opts.plot_path, title=model.name)
         summary = {k_: training[k_] for k_ in ("epochs_run", "best_epoch", "train_seconds")}
@@ -173,6 +181,40 @@ def train(model: TorchRecommender, data: Interactions, valid: Interactions | Non
             summary[f"best_val_{opts.metric}"] = training["best_val"]
         for tracker in trackers:
             tracker.finish(summary, opts.plot_path)
+
+
+class _LineProgress:
+    """tqdm's interface for a stderr that is not a terminal: one line every ``every`` seconds (and at the
+    end), so that logs and CI show that a long run is alive."""
+
+    def __init__(self, total: int, initial: int, desc: str, every: float) -> None:
+        self.total, self.n, self.desc, self.every = total, initial, desc, every
+        self.t0 = self.last = time.perf_counter()
+        self.postfix: dict[str, str] = {}
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        now = time.perf_counter()
+        if now - self.last >= self.every or self.n >= self.total:
+            self.last = now
+            extra = " ".join(f"{k}={v}" for k, v in self.postfix.items())
+            print(f"{self.desc}: epoch {self.n}/{self.total}, {now - self.t0:.0f} s {extra}".rstrip(),
+                  file=sys.stderr, flush=True)
+
+    def set_postfix(self, values: dict[str, str], refresh: bool = False) -> None:
+        self.postfix = dict(values)
+
+    def close(self) -> None:
+        pass
+
+
+def progress_bar(total: int, initial: int, desc: str, every: float = 10.0) -> Any:
+    """A tqdm bar on a terminal, timed progress lines on stderr otherwise (same ``update`` interface)."""
+    if sys.stderr.isatty():
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, initial=initial, desc=desc, unit="ep", leave=False, dynamic_ncols=True)
+    return _LineProgress(total, initial, desc, every)
 
 
 @contextmanager

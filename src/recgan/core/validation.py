@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse as sp
 
 from recgan.data.interactions import Interactions
 from recgan.metrics import hits_from_lists, ndcg_at, recall_at
-from recgan.models.base import Recommender
+
+if TYPE_CHECKING:
+    from recgan.models.base import Recommender
 
 
 def validation_scores(

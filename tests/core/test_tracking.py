@@ -9,9 +9,10 @@ import types
 import pytest
 
 from recgan.cli.main import main as cli_main
+from recgan.core import tracking
+from recgan.core.trainer import TrainingOptions
 from recgan.data.simulate import simulate, write_log
 from recgan.testing import tiny_data
-from recgan.training import tracking
 from recgan.training.fitting import fit_model
 
 PARAMS = {"factors": 8, "epochs": 4, "eval_every": 1, "patience": 0, "batch_size": 64, "seed": 0}
@@ -47,7 +48,7 @@ def fake_mlflow(monkeypatch):
 def test_mlflow_run_gets_params_epochs_best_metric_and_curves(fake_mlflow, tmp_path):
     png = tmp_path / "curves.png"
     res = fit_model("bpr", tiny_data(), PARAMS, refit=False,
-                    driver_options={"progress": False, "mlflow_experiment": "demo-exp", "plot_path": str(png)},
+                    options=TrainingOptions(**{"progress": False, "mlflow_experiment": "demo-exp", "plot_path": str(png)}),
                     log=lambda m: None)
     names = [n for n, _, _ in fake_mlflow.calls]
     assert names[:3] == ["set_experiment", "start_run", "log_params"] and names[-1] == "end_run"
@@ -82,7 +83,7 @@ def test_a_failing_epoch_ends_the_run_as_failed(fake_mlflow, monkeypatch):
 
     monkeypatch.setattr(BPR, "train_epoch", boom)
     with pytest.raises(RuntimeError, match="boom"):
-        fit_model("bpr", tiny_data(), PARAMS, driver_options={"progress": False, "mlflow_experiment": "x"},
+        fit_model("bpr", tiny_data(), PARAMS, options=TrainingOptions(**{"progress": False, "mlflow_experiment": "x"}),
                   log=lambda m: None)
     assert fake_mlflow.named("end_run")[-1][1] == {"status": "FAILED"}
 
@@ -91,7 +92,7 @@ def test_mlflow_missing_warns_once_and_training_continues(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "mlflow", None)  # import mlflow -> ImportError
     monkeypatch.setattr(tracking, "_WARNED", set())
     for _ in range(2):
-        res = fit_model("bpr", tiny_data(), PARAMS, driver_options={"progress": False, "mlflow_experiment": "x"},
+        res = fit_model("bpr", tiny_data(), PARAMS, options=TrainingOptions(**{"progress": False, "mlflow_experiment": "x"}),
                         log=lambda m: None)
         assert res.model.info["training"]["epochs_run"] >= 1
     err = capsys.readouterr().err
@@ -120,7 +121,7 @@ def test_tensorboard_and_mlflow_get_the_same_scalars(fake_mlflow, monkeypatch, t
 
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", types.SimpleNamespace(SummaryWriter=Writer))
     fit_model("bpr", tiny_data(), PARAMS, refit=False, log=lambda m: None,
-              driver_options={"progress": False, "mlflow_experiment": "x", "tensorboard_dir": str(tmp_path)})
+              options=TrainingOptions(**{"progress": False, "mlflow_experiment": "x", "tensorboard_dir": str(tmp_path)}))
     assert written[-1][0] == "closed"
     tb = {(tracking.mlflow_name(k), step): v for k, v, step in written[:-1]}
     ml = {(k, kw["step"]): v for a, kw in fake_mlflow.named("log_metrics") if "step" in kw for k, v in a[0].items()}
