@@ -30,6 +30,7 @@ from recgan.data.ids import IdMap
 from recgan.data.interactions import BEHAVIOUR, ITEM, USER, Interactions
 from recgan.errors import RecganError
 from recgan.io import atomic_dir, write_json
+from recgan.reports import attacks as AT
 from recgan.reports import fidelity as F
 from recgan.reports import html as H
 from recgan.reports import privacy as P
@@ -121,16 +122,29 @@ def fidelity_section(train: Interactions, cands: dict[str, Interactions], seed: 
 
 
 def privacy_section(train: Interactions, yardstick: Interactions, cands: dict[str, Interactions], seed: int = 0,
-                    canaries: sp.csr_matrix | None = None, decoys: sp.csr_matrix | None = None) -> dict[str, Any]:
+                    canaries: sp.csr_matrix | None = None, decoys: sp.csr_matrix | None = None, *,
+                    reference: Interactions | None = None, generators: dict[str, Any] | None = None,
+                    shadows: dict[str, AT.ShadowMaker] | None = None, n_shadows: int = 8,
+                    privacy: dict | None = None, attribute_k: int = 5) -> dict[str, Any]:
+    """Distance-based metrics and the attacks of :mod:`recgan.reports.attacks` for every set in ``cands``.
+
+    ``reference``: the attacker's own real users (the other half of the holdout); ``generators``: {set: the
+    released generator} (adds the white-box membership setting); ``shadows``: {set: shadow maker} (default:
+    a copy for the two reference rows, the set's own generator kind (fast version) when given, else the GAN's
+    spectral start); ``n_shadows`` 0 skips the membership attack with shadows."""
     beh = train.behaviours
     T = P.profiles(_mats(train, beh))
     Y = P.profiles(_mats(yardstick, beh))
     rng = np.random.default_rng([seed, 23])
-    members = T[np.sort(rng.choice(T.shape[0], min(Y.shape[0], T.shape[0]), replace=False))]
+    member_rows = np.sort(rng.choice(T.shape[0], min(Y.shape[0], T.shape[0]), replace=False))
+    members = T[member_rows]
+    members_i = train.select_users(member_rows)
+    generators, shadows, privacy = generators or {}, shadows or {}, privacy or {}
     y_dcr = 1.0 - P.nearest_jaccard(Y, T)[:, 0]
     out: dict[str, Any] = {
         "holdout_copy_rate": P.exact_copy_rate(Y, T), "holdout_dcr_median": float(np.median(y_dcr)),
         "yardstick_users": int(Y.shape[0]), "by_set": {}, "_dcr": {FRESH + " (yardstick)": y_dcr}, "_roc": {},
+        "_lira": {}, "threat_models": AT.THREAT_MODELS,
     }
     for name, c in cands.items():
         S = P.profiles(_mats(c, beh))
@@ -149,6 +163,29 @@ def privacy_section(train: Interactions, yardstick: Interactions, cands: dict[st
             row["canary_max_overlap"] = float(max(rep["max_overlap"], default=0.0))
         if decoys is not None and decoys.shape[0]:
             row["decoys_reproduced"] = P.canary_reproduction(c.X, decoys)["reproduced"]
+        stmt = privacy.get(name) or {}
+        claimed = stmt.get("epsilon") if stmt.get("dp") else None
+        if canaries is not None:
+            row["canary_audit"] = AT.canary_audit(c.X, canaries, decoys, claimed_epsilon=claimed,
+                                                  delta=float(stmt.get("delta") or 0.0))
+        row["attribute"] = AT.attribute_inference(members, Y, S, k=attribute_k, seed=seed)
+        if n_shadows and reference is not None:
+            if name in shadows:
+                make = shadows[name]
+            elif name in (COPY, FRESH):
+                make = AT.copy_shadow
+            elif name in generators:
+                make = AT.shadow_of(generators[name])
+            else:  # a file of unknown origin: the attacker's guess is recgan's default GAN (its start)
+                make = AT.synthesizer_shadow("gan", white_box=False)
+            g = generators.get(name)
+            if g is not None and (list(g.behaviours) != list(beh) or len(g.items) != train.n_items
+                                  or list(map(str, g.items.to_list())) != list(map(str, train.items.to_list()))):
+                g = None  # its channels are not the report's columns (e.g. behaviours the holdout lacks): black box only
+            lira = AT.shadow_membership(members_i, yardstick, reference, c, make, generator=g,
+                                        n_shadows=n_shadows, seed=seed)
+            out["_lira"][name] = lira.pop("_scores")
+            row["lira"] = lira
         out["by_set"][name] = row
         out["_dcr"][name] = dcr
         sm = P.nearest_jaccard(members, S)[:, 0]
@@ -161,11 +198,21 @@ def build_report(train: Interactions, holdout: Interactions, synthetic: dict[str
                  seed: int = 0, canaries: sp.csr_matrix | None = None, decoys: sp.csr_matrix | None = None,
                  privacy: dict | None = None,
                  meta: dict | None = None, utility_models: dict | None = None,
-                 references: bool = True) -> dict[str, Any]:
+                 references: bool = True, generators: dict[str, Any] | None = None,
+                 shadows: dict[str, AT.ShadowMaker] | None = None, n_shadows: int = 8) -> dict[str, Any]:
     """Fidelity, utility and privacy of every set in ``synthetic`` (all in ``train``'s item space), plus the
-    two reference rows. ``privacy``: {set name: DP statement} shown with the results; ``canaries``: CSR
+    two reference rows. ``train``: the real users the releases were fit on (the attacks' members; required).
+    ``privacy``: {set name: DP statement} shown with the results; ``canaries``: CSR
     (n_canaries, items) of canary users planted in ``train``; ``decoys``: CSR (n_decoys, items) of equally
-    rare item combinations never planted (their reproduction count is the canary check's chance level)."""
+    rare item combinations never planted (their reproduction count is the canary check's chance level).
+    ``generators``: {set name: the fitted synthesizer that released it} (white-box membership attack, and
+    the shadows' kind); ``shadows``: {set name: shadow maker} overriding the default; ``n_shadows``: shadow
+    releases per set for the membership attack (even; 0 skips it)."""
+    if train is None:
+        raise RecganError("the report needs the release's training users (train=...): the attacks score them "
+                          "as members against held-out users")
+    if n_shadows and (n_shadows < 2 or n_shadows % 2):
+        raise RecganError(f"n_shadows must be 0 or an even number >= 2, got {n_shadows}")
     t0 = time.perf_counter()
     note = None
     missing = [b for b in train.behaviours
@@ -184,7 +231,8 @@ def build_report(train: Interactions, holdout: Interactions, synthetic: dict[str
         cands[COPY] = train
     fid = fidelity_section(train, cands, seed)
     util = tstr(train, holdout, synthetic, utility_models, seed=seed)
-    priv = privacy_section(train, yard, cands, seed, canaries, decoys)
+    priv = privacy_section(train, yard, cands, seed, canaries, decoys, reference=fresh, generators=generators,
+                           shadows=shadows, n_shadows=n_shadows, privacy=privacy)
     summary = {}
     for name in cands:
         f, p = fid["by_set"][name], priv["by_set"][name]
@@ -201,6 +249,19 @@ def build_report(train: Interactions, holdout: Interactions, synthetic: dict[str
         for k in ("canaries_reproduced", "decoys_reproduced"):
             if k in p:
                 row[k] = p[k]
+        for setting in ("synthetic", "generator"):
+            if setting in p.get("lira", {}):
+                lk = "lira" if setting == "synthetic" else "lira_generator"
+                row[f"{lk}_auc"] = p["lira"][setting]["auc"]
+                row[f"{lk}_tpr_at_1pct_fpr"] = p["lira"][setting]["tpr_at_1pct_fpr"]
+        row["attribute_advantage"] = p["attribute"]["advantage"]
+        stmt = (privacy or {}).get(name) or {}
+        row["epsilon_spent"] = stmt.get("epsilon") if stmt.get("dp") else None
+        lbs = [p["lira"][st]["epsilon_lb"] for st in ("synthetic", "generator") if st in p.get("lira", {})]
+        if "epsilon_lb" in p.get("canary_audit", {}):
+            lbs.append(p["canary_audit"]["epsilon_lb"])
+        if lbs:
+            row["epsilon_lb"] = max(lbs)
         if name in synthetic:
             row["targets_met"] = {k: _meets(row.get(k), op, v) for k, (op, v) in TARGETS.items() if k in row}
         summary[name] = row
@@ -211,10 +272,35 @@ def build_report(train: Interactions, holdout: Interactions, synthetic: dict[str
         "privacy_statement": privacy or {},
         "summary": summary, "fidelity": fid, "utility": util,
         "privacy": {k: v for k, v in priv.items() if not k.startswith("_")},
-        "_plots": {"dcr": priv["_dcr"], "roc": priv["_roc"], "train": train, "cands": cands},
+        "_plots": {"dcr": priv["_dcr"], "roc": priv["_roc"], "lira": priv["_lira"], "train": train, "cands": cands},
     }
+    verdict = dp_verdict(summary, privacy or {})
+    if verdict:
+        report["meta"]["dp_verdict"] = verdict
     report["meta"]["seconds"] = round(time.perf_counter() - t0, 2)
     return report
+
+
+DP_CONTROL = "randomised-response"
+"""Name prefix of the non-GAN DP control's row (:mod:`recgan.synth.randomised_response`)."""
+
+
+def dp_verdict(summary: dict[str, dict], privacy: dict[str, dict]) -> str | None:
+    """One sentence: does each DP release beat the randomised-response control on EASE utility (None when the
+    report holds no DP release with a control beside it)."""
+    controls = {k: v for k, v in summary.items() if k.startswith(DP_CONTROL) and "utility_ease_ratio" in v}
+    if not controls:
+        return None
+    ctrl_name, ctrl = max(controls.items(), key=lambda kv: kv[1]["utility_ease_ratio"])
+    parts = []
+    for name, row in summary.items():
+        stmt = privacy.get(name) or {}
+        if name.startswith(DP_CONTROL) or not stmt.get("dp") or "utility_ease_ratio" not in row:
+            continue
+        u, c = row["utility_ease_ratio"], ctrl["utility_ease_ratio"]
+        word = "earns its place" if u > c else "does not earn its place"
+        parts.append(f"{name} (utility {u:.3f}) {word} against {ctrl_name} (utility {c:.3f}) under DP")
+    return "; ".join(parts) or None
 
 
 def _restrict(data: Interactions, behaviours: list[str]) -> Interactions:
@@ -279,6 +365,23 @@ def _plots(report: dict) -> dict[str, str]:
     ax[1].set(xlabel="false-positive rate", ylabel="true-positive rate", title="membership inference (distance)")
     ax[1].legend(fontsize=7)
     out["privacy"] = H.figure_png(fig)
+    lira = data.get("lira") or {}
+    settings = [st for st in ("synthetic", "generator") if any(st in v for v in lira.values())]
+    if settings:
+        fig, ax = plt.subplots(1, len(settings), figsize=(6 * len(settings), 4.2), squeeze=False)
+        for j, st in enumerate(settings):
+            a = ax[0, j]
+            for name, sc in lira.items():
+                if st in sc:
+                    fpr, tpr = AT.roc_curve(*sc[st])
+                    a.plot(fpr, tpr, lw=1.2, label=name, color=color[name])
+            grid = np.logspace(-3, 0, 50)
+            a.plot(grid, grid, "k:", lw=1, label="chance")
+            a.set(xscale="log", yscale="log", xlim=(1e-3, 1), ylim=(1e-3, 1.05), xlabel="false-positive rate",
+                  ylabel="true-positive rate",
+                  title=f"membership, shadow LiRA ({'synthetic users' if st == 'synthetic' else 'generator'} released)")
+            a.legend(fontsize=7)
+        out["lira"] = H.figure_png(fig)
     return out
 
 
@@ -292,6 +395,8 @@ def render_html(report: dict) -> str:
              f"<b>{FRESH}</b> (fresh real users: the best case). Every metric should land between them.</p>")
     if meta.get("note"):
         intro += f"<p class='note'>Note: {html.escape(meta['note'])}.</p>"
+    if meta.get("dp_verdict"):
+        intro += f"<p><b>DP control:</b> {html.escape(meta['dp_verdict'])}.</p>"
     stmt = report.get("privacy_statement") or {}
     dp_rows = [{"set": k, **{kk: vv for kk, vv in v.items() if kk in (
         "dp", "epsilon", "delta", "noise_multiplier", "sample_rate", "steps", "max_grad_norm")}}
@@ -329,7 +434,50 @@ def render_html(report: dict) -> str:
     if "privacy" in plots:
         inner += H.img(plots["privacy"], "DCR and membership inference")
     secs.append(("Privacy (user level)", inner))
+    secs.append(("Attacks", _attacks_html(pv, plots)))
     return H.page("recgan synthetic-data report", secs)
+
+
+def attack_rows(pv: dict) -> list[dict[str, Any]]:
+    """One row per set: the attacks' headline figures (membership AUC and TPR at 0.1 % / 1 % FPR with their
+    bootstrap intervals, attribute advantage, canaries vs decoys, spent and empirical epsilon)."""
+    rows = []
+    for name, v in pv["by_set"].items():
+        r: dict[str, Any] = {"set": name}
+        for st, lk in (("synthetic", "lira"), ("generator", "lira_generator")):
+            f = v.get("lira", {}).get(st)
+            if f:
+                r[f"{lk} AUC"] = f"{f['auc']:.3f} [{f['auc_ci_low']:.3f}, {f['auc_ci_high']:.3f}]"
+                for fp in ("0.1", "1"):
+                    key = f"tpr_at_{fp}pct_fpr"
+                    r[f"{lk} TPR@{fp}%FPR"] = f"{f[key]:.3f} [{f[key + '_ci_low']:.3f}, {f[key + '_ci_high']:.3f}]"
+        a = v.get("attribute")
+        if a:
+            r["attribute advantage"] = (f"{a['advantage']:+.3f} [{a['advantage_ci_low']:+.3f}, "
+                                        f"{a['advantage_ci_high']:+.3f}]")
+        c = v.get("canary_audit")
+        if c:
+            r["canaries / decoys reproduced"] = f"{c['canaries_reproduced']} / {c.get('decoys_reproduced', '-')}"
+            if "epsilon_lb" in c:
+                r["canary epsilon lb [point]"] = f"{c['epsilon_lb']:.2f} [{c['epsilon_point']:.2f}]"
+            r["claimed epsilon"] = "none (no DP)" if c.get("claimed_epsilon") is None else f"{c['claimed_epsilon']:.3g}"
+        rows.append(r)
+    return rows
+
+
+def _attacks_html(pv: dict, plots: dict) -> str:
+    tm = pv.get("threat_models", {})
+    intro = "".join(f"<p class='note'><b>{html.escape(k)}</b>: {html.escape(t)}</p>" for k, t in tm.items())
+    lira_any = next((v["lira"] for v in pv["by_set"].values() if "lira" in v), None)
+    if lira_any:
+        intro += (f"<p class='note'>{lira_any['n_shadows']} shadow releases per set, {lira_any['reference_users']} "
+                  "reference users; brackets: bootstrap 95 % intervals. An FPR below 1 / non-members cannot be told "
+                  "from 0. Ideal: AUC 0.5, TPR at x % FPR = x %, attribute advantage 0, canaries reproduced no "
+                  "more than decoys.</p>")
+    out = intro + H.table(attack_rows(pv))
+    if "lira" in plots:
+        out += H.img(plots["lira"], "membership inference ROC, log FPR")
+    return out
 
 
 def _summary_table(summary: dict) -> str:
