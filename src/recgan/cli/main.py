@@ -12,7 +12,7 @@ import sys
 from recgan import __version__
 from recgan.errors import RecganError
 
-COMMAND_MODULES = ("data", "models", "synth", "augment", "serve", "demo", "run")
+COMMAND_MODULES = ("data", "models", "synth", "augment", "serve", "demo", "run", "catalog")
 
 
 def build_parser() -> argparse.ArgumentParser:
