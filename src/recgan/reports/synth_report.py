@@ -8,7 +8,9 @@ that bracket every metric:
 
 The other half of the holdout is the privacy yardstick (non-members for the membership-inference attacks,
 the distances of fresh users to training for the DCR test, the copy rate of fresh users); the whole holdout
-is the test set of the utility metric.
+is the test set of the utility metric. The attacks of :mod:`recgan.reports.attacks` (shadow-model membership
+inference, attribute inference, canaries with their empirical epsilon) run on every set; the membership
+attacker's own real users (its reference population) are the fresh half.
 
 :func:`build_report` returns a JSON-ready dict; :func:`write_report` writes ``report.json`` and one
 self-contained ``report.html`` (tables and base64-embedded plots).
