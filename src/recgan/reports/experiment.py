@@ -134,7 +134,7 @@ def field_error(p: Path, e: ValidationError) -> str:
     """One line naming the file and the first invalid field of a validation error."""
     first = e.errors()[0]
     loc = ".".join(str(x) for x in first["loc"])
-    return f"{p}: field {loc!r}: {first['msg']}"
+    return f"{p}: field {loc!r}: {first['msg'].removeprefix('Value error, ')}"
 
 
 def load_experiment(path: str | os.PathLike[str]) -> Experiment:

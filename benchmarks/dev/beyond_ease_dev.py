@@ -2,8 +2,8 @@
 train only (the test file is never read). Prints EASE's carve score at each l2 of the benchmark's grid, then
 each variant's validation NDCG@20 per evaluation (epoch 0 = the untrained start where the model has one).
 
-    OMP_NUM_THREADS=1 python benchmarks/beyond_ease_dev.py --no-ease --pop-beta=-0.2,-0.1,-0.05,0.05,0.1
-    OMP_NUM_THREADS=1 python benchmarks/beyond_ease_dev.py --dataset ml-100k-p1 \
+    OMP_NUM_THREADS=1 python benchmarks/dev/beyond_ease_dev.py --no-ease --pop-beta=-0.2,-0.1,-0.05,0.05,0.1
+    OMP_NUM_THREADS=1 python benchmarks/dev/beyond_ease_dev.py --dataset ml-100k-p1 \
         --variants '{"cfgan_ease": ["cfgan", {"mode": "user", "init": "ease", "init_l2": 500}]}'
 
 Writes one JSON per variant under --out (default /tmp/beyond_ease_dev) so runs can be compared later.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-SHARED = Path(os.environ.get("RECGAN_SHARED", Path(__file__).resolve().parent.parent.parent / "shared"))
+SHARED = Path(os.environ.get("RECGAN_SHARED", Path(__file__).resolve().parents[3] / "shared"))
 EASE_GRID = [50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0]
 
 

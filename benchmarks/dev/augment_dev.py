@@ -5,7 +5,7 @@ removed; never the test set). For each CFGAN variant (early-stopped on the carve
 controls: the densifier's own NDCG@10 on that target, and EASE's (l2 from the carve) after densifying the n5
 log at a few (m, W).
 
-    python benchmarks/augment_dev.py --seed 0 --variants '{"base": {}, "prior": {"output_prior": "popularity"}}'
+    python benchmarks/dev/augment_dev.py --seed 0 --variants '{"base": {}, "prior": {"output_prior": "popularity"}}'
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import argparse
 import json
 from pathlib import Path
 
+import _paths  # noqa: F401  (benchmarks/ on sys.path: the `synth` and `harness` modules)
 import torch
+from harness.augment_grid import load_dataset
 
 from recgan.augment.core import (
     _Excluding,
@@ -27,12 +29,11 @@ from recgan.augment.core import (
     target_only,
     top_unseen,
 )
-from recgan.augment.grid import load_dataset
 from recgan.augment.pipeline import tune_ease
 from recgan.models.base import get_model_class
 from recgan.training.validation import validation_scores
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 PAIRS = ((2, 0.5), (5, 0.5), (10, 0.2), (10, 0.5), (10, 1.0))
 
 

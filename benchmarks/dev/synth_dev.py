@@ -2,16 +2,16 @@
 80 % of a data set's training users (the same seeded user split as benchmarks/synth.py, then a second one
 inside train) and print the EASE utility ratio on the other 20 % at several sampling temperatures.
 
-    python benchmarks/synth_dev.py --dataset ml-1m --generator vae --epochs 60
-    python benchmarks/synth_dev.py --dataset ml-1m --generator gan --epochs 10 --params '{"pretrain_epochs": 60, "lr_g": 1e-4}'
-    python benchmarks/synth_dev.py --dataset ml-1m --generator gan --epochs 10 --params '{"pretrain_epochs": 60, "lr_g": 2e-5}'
+    python benchmarks/dev/synth_dev.py --dataset ml-1m --generator vae --epochs 60
+    python benchmarks/dev/synth_dev.py --dataset ml-1m --generator gan --epochs 10 --params '{"pretrain_epochs": 60, "lr_g": 1e-4}'
+    python benchmarks/dev/synth_dev.py --dataset ml-1m --generator gan --epochs 10 --params '{"pretrain_epochs": 60, "lr_g": 2e-5}'
 
 With --choose-temperature it instead runs `recgan synth fit`'s temperature choice
 (recgan.reports.synth_calibration.choose_temperature: fit on 80 % of the training users, DCR p, canaries and
 EASE utility on the other 20 %) and prints its table, e.g. to compare generator widths at equal privacy:
 
-    python benchmarks/synth_dev.py --dataset ml-1m --generator gan --choose-temperature --params '{"hidden": 256, "emb": 64, "z_dim": 64}'
-    python benchmarks/synth_dev.py --dataset ml-1m --generator gan --choose-temperature --params '{"hidden": 512, "emb": 128, "z_dim": 128}'
+    python benchmarks/dev/synth_dev.py --dataset ml-1m --generator gan --choose-temperature --params '{"hidden": 256, "emb": 64, "z_dim": 64}'
+    python benchmarks/dev/synth_dev.py --dataset ml-1m --generator gan --choose-temperature --params '{"hidden": 512, "emb": 128, "z_dim": 128}'
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import argparse
 import json
 import time
 
+import _paths  # noqa: F401  (benchmarks/ on sys.path: the `synth` and `harness` modules)
 import torch
 from synth import load, user_split
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The issue's three `recgan synth` commands, as written, on ml-100k's u.data cut to user<TAB>item with 20 % of
 # the users (seeded) held out whole. Prints the report's summary (docs/privacy.md quotes it).
-#   bash benchmarks/synth_cli_check.sh [WORKDIR]
+#   bash benchmarks/dev/synth_cli_check.sh [WORKDIR]
 set -euo pipefail
 W=${1:-/tmp/synth-cli}
 HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$W"
-cut -f1,2 "$HERE/../../shared/datasets/ml-100k/u.data" > "$W/all.tsv"
+cut -f1,2 "$HERE/../../../shared/datasets/ml-100k/u.data" > "$W/all.tsv"
 python - "$W" <<'PY'
 import sys
 

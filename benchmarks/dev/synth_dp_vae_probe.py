@@ -1,7 +1,7 @@
 """Probe (not a product path): can a Mult-VAE trained with user-level DP-SGD be a useful private warm start
 for the behaviour GAN? (docs/privacy.md, "DP is the gap").
 
-Fits a VAE on the development split of ml-1m's training users (the same split as benchmarks/synth_dev.py;
+Fits a VAE on the development split of ml-1m's training users (the same split as benchmarks/dev/synth_dev.py;
 the benchmark's holdout is not touched) with DP-SGD: per-user gradients (torch.func), clipped to --clip,
 Gaussian noise sized by Opacus' RDP accountant for --eps at delta 1e-5, Poisson sampling. The encoder reads
 a profile through the decoder's item embeddings (tied), so the model has ~0.4 M parameters. Sampling draws
@@ -9,7 +9,7 @@ z from N(0, I). NOT a private release as written: the decoder's output bias star
 popularity and the activity model is not noised, which can only flatter the result. Prints the EASE
 utility ratio on the development users at three temperatures.
 
-    python benchmarks/synth_dp_vae_probe.py --eps 10 --epochs 20
+    python benchmarks/dev/synth_dp_vae_probe.py --eps 10 --epochs 20
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import _paths  # noqa: F401  (benchmarks/ on sys.path: the `synth` and `harness` modules)
 import numpy as np
 import torch
 import torch.nn.functional as F

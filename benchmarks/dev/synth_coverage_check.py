@@ -1,7 +1,7 @@
 """The synthesizer's collapse and coverage alarms on a healthy and on a long-tail-losing fit.
 
-    python benchmarks/synth_coverage_check.py --dataset ml-100k-p1            # default GAN settings
-    python benchmarks/synth_coverage_check.py --dataset tmall --epochs 1      # buy + cart + collect
+    python benchmarks/dev/synth_coverage_check.py --dataset ml-100k-p1            # default GAN settings
+    python benchmarks/dev/synth_coverage_check.py --dataset tmall --epochs 1      # buy + cart + collect
 
 Prints the alarms and figures that `recgan synth fit` stores in the generator folder's synth.json
 (docs/privacy.md, "GAN stabilisers").
@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 
 
 def main() -> None:

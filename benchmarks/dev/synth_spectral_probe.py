@@ -1,7 +1,7 @@
 """Probe (not a product path): how much EASE utility does a *spectral* generator keep, with and without a
 differentially private release of the item-item co-occurrence matrix? (docs/privacy.md, "DP is the gap").
 
-On the development split of ml-1m's training users (the same split as benchmarks/synth_dev.py; the
+On the development split of ml-1m's training users (the same split as benchmarks/dev/synth_dev.py; the
 benchmark's holdout is not touched): each user's profile x is scaled to unit L2 norm, the co-occurrence matrix
 C = sum_u x_u x_u^T / |x_u|^2 is released with symmetric Gaussian noise of std sigma per entry (each user
 changes C by at most 1 in Frobenius norm, so this is the Gaussian mechanism with L2 sensitivity 1; sigma 1.0
@@ -10,8 +10,8 @@ is epsilon 4.75 and sigma 0.5 epsilon 10.8 at delta 1e-5 by the RDP accountant),
 the top-k of a * p / std(p) + Gumbel noise, k drawn from the real activity sizes (not noised here, a small
 flattery). Prints the EASE utility ratio on the development users.
 
-    python benchmarks/synth_spectral_probe.py
-    python benchmarks/synth_spectral_probe.py --canaries 10   # also: are planted canaries reproduced?
+    python benchmarks/dev/synth_spectral_probe.py
+    python benchmarks/dev/synth_spectral_probe.py --canaries 10   # also: are planted canaries reproduced?
 
 With --canaries N, N canary users (8 rare items each, as in `synth fit`'s temperature choice) are planted in
 the fitting users before C is computed, and each line also gives how many of them one synthetic profile
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 
+import _paths  # noqa: F401  (benchmarks/ on sys.path: the `synth` and `harness` modules)
 import numpy as np
 import scipy.sparse as sp
 import torch

@@ -3,7 +3,7 @@
 activity), the co-occurrence matrix over the ``--top`` most popular items and its top-64 eigenpairs, without
 and with the DP noise. Prints seconds and peak RSS.
 
-    python benchmarks/synth_spectral_scale.py --users 200000 --items 50000 --nnz 20000000
+    python benchmarks/dev/synth_spectral_scale.py --users 200000 --items 50000 --nnz 20000000
 """
 
 from __future__ import annotations

@@ -6,15 +6,15 @@ Utility mode (default): fit the GAN with the given parameters on 80 % of the tra
 users, print the EASE utility ratio on the other 20 % and the DCR p (1,500 synthetic vs the development users,
 target behaviour) at each temperature:
 
-    python benchmarks/synth_spectral_dev.py --params '{"epochs": 0, "spectral_scale": 3}'
-    python benchmarks/synth_spectral_dev.py --params '{"epochs": 10}'
-    python benchmarks/synth_spectral_dev.py --params '{"epochs": 20, "lr_g": 2e-4}'
-    python benchmarks/synth_spectral_dev.py --params '{"epochs": 0, "dp_epsilon": 10, "dp_spectral_sigma": 0.7}'
+    python benchmarks/dev/synth_spectral_dev.py --params '{"epochs": 0, "spectral_scale": 3}'
+    python benchmarks/dev/synth_spectral_dev.py --params '{"epochs": 10}'
+    python benchmarks/dev/synth_spectral_dev.py --params '{"epochs": 20, "lr_g": 2e-4}'
+    python benchmarks/dev/synth_spectral_dev.py --params '{"epochs": 0, "dp_epsilon": 10, "dp_spectral_sigma": 0.7}'
 
 DCR mode (``--dcr-only``, for Tmall where EASE on 11,953 items is slow): 3,000 synthetic users, DCR p over all
 behaviours, the share of exact matches; ``"independent"`` in the list runs the independent sampler:
 
-    python benchmarks/synth_spectral_dev.py --dataset tmall --dcr-only --params-list '["independent", {"epochs": 0}, {"epochs": 0, "spectral_scale": 1.0}, {"epochs": 0, "spectral_scale": 0.01}]'
+    python benchmarks/dev/synth_spectral_dev.py --dataset tmall --dcr-only --params-list '["independent", {"epochs": 0}, {"epochs": 0, "spectral_scale": 1.0}, {"epochs": 0, "spectral_scale": 0.01}]'
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import argparse
 import json
 import time
 
+import _paths  # noqa: F401  (benchmarks/ on sys.path: the `synth` and `harness` modules)
 import torch
 from synth import load, user_split
 
