@@ -30,7 +30,7 @@ def test_tiny_grid_and_report(tmp_path):
             assert len(set(vols.values())) == 1  # controls at equal volume
             (units / f"tiny__{setting}__s{seed}.json").write_text(json.dumps(res))
     md = tmp_path / "60-augmentation.md"
-    js = write_report(tmp_path / "grid", md, "recgan augment --report (test)")
+    js = write_report(tmp_path / "grid", md, "python benchmarks/augment_report.py (test)")
     text = md.read_text()
     assert "| n5 | ease |" in text and "Verdict per cell" in text
     assert md.with_suffix(".png").stat().st_size > 1000

@@ -161,7 +161,7 @@ def _augment(split, seed: int, log, out: Path, sections) -> dict[str, Any]:
     sparse = keep_per_user(split.train, 5, seed)
     log(f"[augment] sparse version: at most 5 buys per user ({sparse.nnz} of {split.train.nnz}); "
         "densify with CFGAN vs a popularity control, EASE downstream ...")
-    # a fixed, small CFGAN budget (the full grid of `recgan augment --report` chooses it on a validation carve)
+    # a fixed, small CFGAN budget and a fixed volume / weight (`recgan augment` chooses them on a validation carve)
     gan_full = fit_densifier("cfgan", sparse, seed, params={"g_hidden": (128,), "d_hidden": (64,), "lr": 2e-3,
                                                             "lr_d": 2e-3, "batch_size": 128, "batch_size_d": 128,
                                                             "epochs": 15, "patience": 0})

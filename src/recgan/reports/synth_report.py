@@ -44,7 +44,8 @@ TARGETS = {
     "utility_ease_ratio": (">=", 0.85), "popularity_spearman": (">=", 0.9), "longtail_coverage": (">=", 0.8),
     "dcr_p": ("<=", 0.55), "mia_auc": ("<=", 0.55), "canaries_reproduced": ("<=", 0),
 }
-"""The issue's acceptance targets for a non-DP release (shown as pass/fail for each generator)."""
+"""Acceptance targets for a non-DP release (shown as pass/fail for each generator): utility, fidelity and
+privacy levels a release should reach before it is used."""
 
 
 def align_frame(df: pd.DataFrame, train: Interactions, source: str = "synthetic data") -> Interactions:
