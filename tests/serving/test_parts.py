@@ -140,7 +140,7 @@ def test_cli_refuses_bad_setups(models_root, tmp_path, capsys):
     short.write_text("abc\n")
     cases = [
         (["--model", str(tmp_path / "none")], "not a recgan model folder"),
-        (["--model", str(models_root / "ease"), "--api-key-file", str(tmp_path / "missing")], "not found"),
+        (["--model", str(models_root / "ease"), "--api-key-file", str(tmp_path / "no-dir" / "key")], "cannot create"),
         (["--model", str(models_root / "ease"), "--api-key-file", str(short)], "shorter than 16"),
         (["--model", str(models_root.parent / "outside"), "--model-root", str(models_root)], "outside"),
         (["--model", str(models_root / "broken"), "--api-key-file", key], "broken"),

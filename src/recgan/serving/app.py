@@ -148,7 +148,7 @@ class ApiKeyMiddleware:
         given = b""
         for name, value in scope["headers"]:
             if name == b"x-api-key":
-                given = value
+                given = value.strip()
                 break
             if name == b"authorization" and value[:7].lower() == b"bearer ":
                 given = value[7:].strip()
@@ -239,11 +239,33 @@ def read_api_key_file(path: str | os.PathLike[str]) -> str:
     p = Path(path)
     if not p.is_file():
         raise RecganError(f"{p}: API key file not found")
-    key = p.read_text(encoding="utf-8").strip()
+    try:
+        key = p.read_text(encoding="utf-8").strip()  # a trailing newline or space is not part of the key
+    except (OSError, UnicodeDecodeError) as e:
+        raise RecganError(f"{p}: cannot read the API key file: {getattr(e, 'strerror', None) or e}") from None
     if not key:
         raise RecganError(f"{p}: API key file is empty")
     if len(key) < 16:
         raise RecganError(f"{p}: API key is shorter than 16 characters")
+    if not all("!" <= c <= "~" for c in key):
+        raise RecganError(f"{p}: the API key must be one line of printable ASCII without spaces "
+                          "(it travels in an HTTP header)")
+    return key
+
+
+def create_api_key_file(path: str | os.PathLike[str]) -> str:
+    """Write a new random API key (43 URL-safe characters) to a new file readable by its owner only (0600);
+    return the key. Refuses an existing path."""
+    p = Path(path)
+    key = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise RecganError(f"{p}: exists already") from None
+    except OSError as e:
+        raise RecganError(f"{p}: cannot create the API key file: {e.strerror or e}") from None
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
     return key
 
 
@@ -395,7 +417,9 @@ def create_app(model_dir: str | os.PathLike[str], settings: ServeSettings | None
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed"}
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):  # e.g. bytes that are no UTF-8
+            return error_response(422, "malformed_body", "request body is not valid JSON (UTF-8 text)")
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
         return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail),
                               headers=getattr(exc, "headers", None))
 
@@ -460,6 +484,10 @@ def create_app(model_dir: str | os.PathLike[str], settings: ServeSettings | None
         if unknown:
             state.metrics.unknown_ids.labels("item").inc(len(unknown))
         known = np.unique(idx[idx >= 0])
+        if not len(known):  # the documented rule: nothing to fold in is an error, never a made-up list
+            raise ApiError(422, "no_known_items",
+                           f"none of the {len(unknown)} history item id(s) is known to the model; nothing to "
+                           f"recommend from (details: the unknown ids)", details=unknown)
         H = sp.csr_matrix((np.ones(len(known), np.float32), known, np.array([0, len(known)])),
                           shape=(1, model.n_items))
         items, scores = await state.compute(model.recommend_history, H, req.k, exclude_seen=req.exclude_seen)

@@ -152,17 +152,28 @@ def _load_synthesizer(folder: Path) -> tuple[Any | None, str | None]:
     return load_synthesizer(synth), None
 
 
+def damaged_folder_message(folder: Path, e: BaseException) -> str:
+    """One line saying that a model folder could not be loaded, and why."""
+    why = (str(e).strip().splitlines() or [""])[0][:300]
+    return f"{folder}: cannot load the model folder (damaged or incomplete): {type(e).__name__}: {why}"
+
+
 def load_model_folder(folder: Path, device: str | None = None) -> LoadedModel:
     """Load, check and warm a model folder (already confined by :func:`resolve_inside`)."""
     if not folder.is_dir():
         raise RecganError(f"{folder}: not a folder")
     files = _check_files_inside(folder)
     version = folder_version(folder, files)
-    model = Recommender.load(folder, device=device)
-    synthesizer, why = _load_synthesizer(folder)
-    # warm-up doubles as a check that the model answers before it is swapped in
-    if model.n_users:
-        model.recommend(np.zeros(1, np.int64), 1)
+    try:
+        model = Recommender.load(folder, device=device)
+        synthesizer, why = _load_synthesizer(folder)
+        # warm-up doubles as a check that the model answers before it is swapped in
+        if model.n_users:
+            model.recommend(np.zeros(1, np.int64), 1)
+    except RecganError:
+        raise
+    except Exception as e:  # a damaged folder (truncated weights, a zip that is no npz, a missing file)
+        raise RecganError(damaged_folder_message(folder, e)) from None
     data = model.data_
     return LoadedModel(model, folder, version, time.time(), synthesizer, why,
                        IdLookup(data.users), IdLookup(data.items))

@@ -13,8 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 MAX_ID_LENGTH = 512
 """Longest string id accepted anywhere (URL or body)."""
 
-Id = Annotated[StrictStr, Field(max_length=MAX_ID_LENGTH)] | Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
-"""A user or item id: JSON string or 64-bit integer (never a float, bool or null)."""
+MAX_INT_ID = 10**40
+"""Largest magnitude of an id sent as a JSON integer (larger ones: 422; send them as strings)."""
+
+Id = Annotated[StrictStr, Field(max_length=MAX_ID_LENGTH)] | Annotated[StrictInt, Field(ge=-MAX_INT_ID, le=MAX_INT_ID)]
+"""A user or item id: JSON string or integer (never a float, bool or null), matched by the id rule of
+recgan.data.ids: an integer matches the integer id of that value, or the string id that is its decimal text
+(ids of 2^63 or more are strings in a model, so they match either way)."""
 
 MAX_K = 1000
 """Longest list any endpoint returns (``k`` outside 1..MAX_K is a 422)."""
