@@ -52,7 +52,7 @@ def test_auto_records_every_candidate(auto_blocks):
     rows = auto_blocks.selection["auto"]["candidates"]
     assert [r["candidate"] for r in rows] == ["none", *densifier_names()]
     for r in rows[1:]:
-        assert {"valid_ndcg@20", "diff_vs_none", "p_vs_none", "seconds", "weight"} <= set(r)
+        assert {"valid_ndcg@20", "diff_vs_none", "p_vs_none", "p_vs_best", "seconds", "weight"} <= set(r)
         assert ("m" in r) == (r["strategy"] == "densify") and ("n" in r) == (r["strategy"] == "add-users")
 
 
@@ -81,6 +81,18 @@ def test_decide_needs_a_significant_gain():
     assert sel["auto"]["candidates"][2]["p_vs_none"] < 1e-10
     choice, why = _decide(_carve_with(none), [noisy], 0.05, {}, None)
     assert choice == "none" and "noise" in why
+
+
+def test_decide_prefers_the_simpler_candidate_within_the_noise():
+    rng = np.random.default_rng(1)
+    none = rng.random(300) * 0.5
+    pop = none + 0.2 + 0.01 * rng.random(300)
+    noise = rng.normal(0.0, 0.2, 150)
+    near = _cand("cfgan", pop + 0.005 + np.concatenate([noise, -noise]))  # best, but within the noise of pop
+    choice, why = _decide(_carve_with(none), [near, _cand("pop", pop)], 0.05, {}, None)
+    assert choice == "pop" and "simpler" in why
+    far = _cand("cfgan", pop + 0.1)  # significantly better than pop: the best wins
+    assert _decide(_carve_with(none), [far, _cand("pop", pop)], 0.05, {}, None)[0] == "cfgan"
 
 
 def test_explicit_generator_below_none_warns(blocks):

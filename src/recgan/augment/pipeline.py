@@ -10,7 +10,7 @@ users.
 ``generator="auto"`` (the default) scores every registered densifier (:mod:`recgan.augment.densifiers`) and
 *no augmentation* on the same carve with the same downstream model, each densifier at its own best volume
 and weight, and keeps the best; no augmentation wins unless that best candidate beats it beyond the carve's
-noise (:data:`AUTO_ALPHA`).
+noise (:data:`AUTO_ALPHA`), and among candidates within the noise of the best, the simplest wins.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ AUTO_ALPHA = 0.05
 """``generator="auto"`` keeps no augmentation unless the candidate with the best validation NDCG@20 beats it
 with a paired two-sided Wilcoxon signed-rank test over the carve's validation users
 (:func:`recgan.evaluation.paired_test` on per-user NDCG@20) at p < AUTO_ALPHA, with a positive mean
-difference."""
+difference; a simpler candidate (:attr:`~recgan.augment.densifiers.Densifier.cost`) that also beats no
+augmentation so and is not below the best at p < AUTO_ALPHA is preferred to the best."""
 
 EASE_L2_GRID = (50.0, 200.0, 500.0, 1000.0, 2000.0)
 
@@ -206,14 +207,12 @@ def _record(cand: _Candidate, setting: dict[str, Any]) -> dict[str, Any]:
     return {**setting, "valid_ndcg@20": round(cand.selection.score, 5), "table": cand.selection.table}
 
 
-def _versus_none(c: _Carve, cand: _Candidate) -> dict[str, float]:
-    """Paired test of a candidate's per-user validation NDCG@20 against no augmentation's."""
+def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Paired two-sided Wilcoxon test of per-user validation NDCG@20 ``a`` against ``b`` (same users)."""
     from recgan.evaluation import Report, paired_test
 
-    users = np.arange(len(c.none))
-    a = Report({}, {"ndcg@20": cand.selection.per_user}, users)
-    b = Report({}, {"ndcg@20": c.none}, users)
-    t = paired_test(a, b, "ndcg@20")
+    users = np.arange(len(a))
+    t = paired_test(Report({}, {"ndcg@20": a}, users), Report({}, {"ndcg@20": b}, users), "ndcg@20")
     return {"diff": t["diff"], "p_value": t["p_value"]}
 
 
@@ -293,37 +292,55 @@ def augment_log(
 
 
 def _decide(c: _Carve, cands: list[_Candidate], alpha: float, sel: dict[str, Any], log) -> tuple[str, str]:
-    """``auto``'s choice: the best-scoring candidate if it beats no augmentation significantly, else none."""
+    """``auto``'s choice. No augmentation wins unless the best-scoring candidate beats it significantly; else
+    the winner is the simplest candidate (lowest :attr:`Densifier.cost`) that beats no augmentation
+    significantly and is not significantly below the best (the best itself when none other is)."""
     none_score = float(c.none.mean()) if len(c.none) else 0.0
     rows = [{"candidate": NONE, "strategy": NONE, "valid_ndcg@20": round(none_score, 5)}]
+    best = max(cands, key=lambda x: x.selection.score, default=None)
+    stats: dict[str, dict[str, float]] = {}
     for x in cands:
-        t = _versus_none(c, x)
+        tn = _paired(x.selection.per_user, c.none)
+        tb = _paired(best.selection.per_user, x.selection.per_user) if best is not None and x is not best else None
+        stats[x.name] = {"diff_none": tn["diff"], "p_none": tn["p_value"],
+                         "p_best": 1.0 if tb is None else tb["p_value"],
+                         "diff_best": 0.0 if tb is None else -tb["diff"]}
         rows.append({"candidate": x.name, "strategy": x.strategy, **x.selection.setting,
-                     "valid_ndcg@20": round(x.selection.score, 5), "diff_vs_none": round(t["diff"], 5),
-                     "p_vs_none": t["p_value"], "seconds": round(x.seconds, 1)})
-    best = max(rows[1:], key=lambda r: r["valid_ndcg@20"], default=None)
+                     "valid_ndcg@20": round(x.selection.score, 5), "diff_vs_none": round(tn["diff"], 5),
+                     "p_vs_none": tn["p_value"], "diff_vs_best": round(stats[x.name]["diff_best"], 5),
+                     "p_vs_best": stats[x.name]["p_best"], "seconds": round(x.seconds, 1)})
     if best is None:
         chosen, why = NONE, "no candidate densifier"
-    elif best["diff_vs_none"] <= 0:
+    elif stats[best.name]["diff_none"] <= 0:
         chosen, why = NONE, (f"no candidate scored above no augmentation on the validation carve (best: "
-                             f"{best['candidate']} {best['valid_ndcg@20']:.5f} vs none {none_score:.5f})")
-    elif best["p_vs_none"] >= alpha:
-        chosen, why = NONE, (f"the best candidate, {best['candidate']} ({best['valid_ndcg@20']:.5f} vs none "
+                             f"{best.name} {best.selection.score:.5f} vs none {none_score:.5f})")
+    elif stats[best.name]["p_none"] >= alpha:
+        chosen, why = NONE, (f"the best candidate, {best.name} ({best.selection.score:.5f} vs none "
                              f"{none_score:.5f}), is not above no augmentation beyond the carve's noise (paired "
-                             f"Wilcoxon p = {best['p_vs_none']:.3g} >= {alpha})")
+                             f"Wilcoxon p = {stats[best.name]['p_none']:.3g} >= {alpha})")
     else:
-        chosen, why = best["candidate"], (f"{best['candidate']} scored best on the validation carve "
-                                          f"({best['valid_ndcg@20']:.5f} vs none {none_score:.5f}, paired Wilcoxon "
-                                          f"p = {best['p_vs_none']:.3g} < {alpha})")
+        ok = [x for x in cands if x is best or (stats[x.name]["p_best"] >= alpha and stats[x.name]["p_none"] < alpha
+                                                and stats[x.name]["diff_none"] > 0)]
+        win = min(ok, key=lambda x: (get_densifier(x.name).cost, x.name))
+        chosen = win.name
+        why = (f"{best.name} scored best on the validation carve ({best.selection.score:.5f} vs none "
+               f"{none_score:.5f}, paired Wilcoxon p = {stats[best.name]['p_none']:.3g} < {alpha})")
+        if win is not best:
+            why = (f"{win.name} ({win.selection.score:.5f}) beats no augmentation (p = "
+                   f"{stats[win.name]['p_none']:.3g}) and is within the carve's noise of the best, {best.name} "
+                   f"({best.selection.score:.5f}, p = {stats[win.name]['p_best']:.3g} >= {alpha}); the simpler "
+                   f"densifier is preferred on such a tie")
     sel["auto"] = {"candidates": rows, "choice": chosen, "why": why, "alpha": alpha,
                    "n_valid_users": int(len(c.none)),
-                   "rule": "the candidate with the best validation NDCG@20 (each at its own best volume and "
-                           "weight) wins if it beats no augmentation with a paired two-sided Wilcoxon test over "
-                           "the carve's validation users at p < alpha; otherwise no augmentation"}
+                   "rule": "no augmentation wins unless the candidate with the best validation NDCG@20 (each at "
+                           "its own best volume and weight) beats it with a paired two-sided Wilcoxon test over the "
+                           "carve's validation users at p < alpha; otherwise the simplest candidate (densifier "
+                           "cost: pop, itemknn, ease, synth, cfgan) that beats no augmentation at p < alpha and is "
+                           "not below the best at p < alpha wins"}
     if log:
         for r in rows:
-            extra = "" if r["candidate"] == NONE else (f"  {r['diff_vs_none']:+.5f}, p {r['p_vs_none']:.3g}, "
-                                                      f"{r['seconds']:.0f} s")
+            extra = "" if r["candidate"] == NONE else (f"  {r['diff_vs_none']:+.5f} (p {r['p_vs_none']:.3g}) vs "
+                                                      f"none, p {r['p_vs_best']:.3g} vs best, {r['seconds']:.0f} s")
             log(f"  auto: {r['candidate']:<8} valid ndcg@20 {r['valid_ndcg@20']:.5f}{extra}")
         log(f"  auto: chose {chosen}: {why}")
     return chosen, why

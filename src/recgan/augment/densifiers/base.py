@@ -47,6 +47,10 @@ class Densifier:
     the carve's validation part."""
     in_auto: ClassVar[bool] = True
     """Candidate of ``--generator auto``."""
+    cost: ClassVar[int] = 10
+    """Rank in ``auto``'s preference on a tie (lower = simpler; built-ins: pop 1, itemknn 2, ease 3, synth 4,
+    cfgan 5): among the candidates within the carve's noise of the best, the simplest wins. A trained
+    generator's carve score is optimistic (CFGAN early-stops on the same carve), which favours it otherwise."""
 
     def fit(self, train: Interactions, *, seed: int = 0, valid: Interactions | None = None, l2: float = 500.0,
             params: dict[str, Any] | None = None, device: str = "cpu") -> Any:

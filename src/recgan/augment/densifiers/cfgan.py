@@ -15,6 +15,7 @@ class CFGANDensifier(Densifier):
     """CFGAN's top unseen items (user mode, early-stopped on the carve; the GAN strategy; --generator-param sets its parameters)."""
 
     name = "cfgan"
+    cost = 5
     takes_params = True
     refit_on_full = False  # trained on the carve's train part, folds in each user's full history
 

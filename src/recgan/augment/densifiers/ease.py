@@ -15,6 +15,7 @@ class EASEDensifier(Densifier):
     """EASE's own top unseen items (EASE-top, at the l2 tuned on the carve)."""
 
     name = "ease"
+    cost = 3
 
     def fit(self, train: Interactions, *, seed: int = 0, valid: Interactions | None = None, l2: float = 500.0,
             params: dict[str, Any] | None = None, device: str = "cpu") -> Any:

@@ -15,6 +15,7 @@ class ItemKNNDensifier(Densifier):
     """ItemKNN's top unseen items (default settings)."""
 
     name = "itemknn"
+    cost = 2
 
     def fit(self, train: Interactions, *, seed: int = 0, valid: Interactions | None = None, l2: float = 500.0,
             params: dict[str, Any] | None = None, device: str = "cpu") -> Any:

@@ -15,6 +15,7 @@ class PopDensifier(Densifier):
     """MostPopular's top unseen items (a popularity prior; best with ~2 interactions per user)."""
 
     name = "pop"
+    cost = 1
 
     def fit(self, train: Interactions, *, seed: int = 0, valid: Interactions | None = None, l2: float = 500.0,
             params: dict[str, Any] | None = None, device: str = "cpu") -> Any:

@@ -15,6 +15,7 @@ class SynthDensifier(Densifier):
     """Synthetic users sampled by the behaviour synthesizer (add-users; --synth-param sets its parameters)."""
 
     name = "synth"
+    cost = 4
     strategy = "add-users"
     takes_params = True
     refit_on_full = False  # trained on the carve's train part; samples users from the catalogue it learnt
