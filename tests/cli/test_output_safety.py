@@ -98,3 +98,31 @@ def test_file_outputs_refuse_a_folder(tmp_path, train_file, capsys):
         assert main(cmd) == 2
         assert "recgan: error:" in _one_error_line(capsys.readouterr().err)
     assert (d / "x").is_dir() and (tmp_path / "f").read_text() == "a file"
+
+
+def test_unwritable_output_is_one_line(tmp_path, train_file, capsys, monkeypatch):
+    """Permission errors (simulated: the tests may run as root) from the atomic writers and from any other
+    file-system call of a command are one line and exit 2."""
+    import tempfile
+
+    import recgan.cli.data as cli_data
+
+    model = tmp_path / "m"
+    assert main(_commands(train_file, model)["train"]) == 0
+    capsys.readouterr()
+
+    def denied(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    assert main(["recommend", "--model", str(model), "--users", "all", "--out", str(tmp_path / "r.tsv")]) == 2
+    assert "permission denied" in _one_error_line(capsys.readouterr().err)
+    monkeypatch.undo()
+
+    def is_dir(df, path):
+        raise IsADirectoryError(21, "Is a directory", str(path))
+
+    monkeypatch.setattr(cli_data, "write_log", is_dir)
+    out = tmp_path / "log.tsv"
+    assert main(["data", "simulate", "--users", "5", "--items", "5", "--interactions", "20", "--out", str(out)]) == 2
+    assert str(out) in _one_error_line(capsys.readouterr().err)

@@ -49,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:  # a file-system problem no command turned into a RecganError: still one line
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"recgan: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
     return int(rc or 0)
 
 
