@@ -59,10 +59,11 @@ class Registry(Generic[T]):
     def help_table(self) -> str:
         """One line per entry: name and the first sentence of its docstring (for ``--help``)."""
         lines = []
+        width = max([14, *map(len, self._items)])
         for name, cls in self.items():
             doc = (cls.__doc__ or "").strip().split("\n\n")[0]
             first = " ".join(doc.split()).split(". ")[0].rstrip(".")
-            lines.append(f"  {name:<14} {first}")
+            lines.append(f"  {name:<{width}} {first}")
         return "\n".join(lines)
 
 
