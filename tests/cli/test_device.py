@@ -18,6 +18,7 @@ from recgan.cli.main import main
 from recgan.core.trainer import TrainingOptions
 from recgan.data import RandomHoldout
 from recgan.data.splits import write_tsv
+from recgan.errors import RecganError
 from recgan.models.base import Recommender, get_model_class
 from recgan.testing import tiny_data
 
@@ -50,6 +51,10 @@ def test_python_api_loads_on_cpu(cuda_folder):
     model = Recommender.load(folder)
     assert str(model.device) == "cpu"
     assert np.isfinite(model.score(np.arange(model.n_users))).all()
+    assert model.config.to_dict() == {k: v for k, v in json.loads((folder / "config.json").read_text())["config"]
+                                      .items() if k != "device"}
+    with pytest.raises(RecganError, match="CUDA is not available"):  # asked for explicitly: one clear line
+        Recommender.load(folder, device="cuda")
 
 
 def test_recommend_and_evaluate(cuda_folder, tmp_path, capsys):
