@@ -88,3 +88,18 @@ def test_importing_the_data_layer_does_not_load_torch():
                                               "sorted(m for m in sys.modules if m.startswith('torch'))[:5]"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_generator_folder_saying_cuda_samples_on_cpu(tmp_path):
+    from recgan.synth import make_synthesizer
+
+    synth = make_synthesizer("vae", epochs=1, hidden=16, z_dim=8, emb=8)
+    synth.fit(tiny_data(30, 20, empty_user=False), options=TrainingOptions(progress=False))
+    synth.save(tmp_path / "gen")
+    meta_path = tmp_path / "gen" / "synth.json"
+    meta = json.loads(meta_path.read_text())
+    meta["config"]["device"] = "cuda"
+    meta_path.write_text(json.dumps(meta))
+    out = tmp_path / "syn.tsv"
+    assert main(["synth", "sample", "--model", str(tmp_path / "gen"), "--n-users", "5", "--out", str(out)]) == 0
+    assert pd.read_csv(out, sep="\t", header=None)[0].nunique() <= 5
