@@ -90,9 +90,9 @@ class CFGANLargeConfig(TorchConfig):
     """Users scored per matmul at recommend time (memory O(score_batch x n_items))."""
     epochs: int = Field(400, ge=1)
     """Maximum training epochs (with a validation carve: early stopping picks the count)."""
-    patience: int = 6
+    patience: int = Field(6, ge=0)
     """Early stopping: evaluations without a validation gain before training stops (0 = never stop)."""
-    eval_every: int = 5
+    eval_every: int = Field(5, ge=1)
     """Epochs between validation evaluations."""
 
 

@@ -74,26 +74,26 @@ class EASEGANConfig(TorchConfig):
     -(G's per-row adversarial loss), score = sum of the sampled items' log-probabilities)."""
     list_k: int = Field(10, ge=1)
     """Length of a sampled fake list (``list_mode="sampled"``)."""
-    gp_weight: float = 10.0
+    gp_weight: float = Field(10.0, ge=0)
     """Gradient-penalty weight for "wgan-gp"."""
     d_dim: int = Field(64, ge=1)
     """Width of D's item embeddings."""
     d_hidden: int = Field(64, ge=1)
     """Width of D's hidden layer."""
-    lr: float = 1e-3
+    lr: float = Field(1e-3, ge=0)
     """Generator Adam learning rate."""
-    lr_d: float = 1e-3
+    lr_d: float = Field(1e-3, ge=0)
     """Discriminator Adam learning rate."""
-    reg: float = 0.01
+    reg: float = Field(0.01, ge=0)
     """Adam weight decay on the residual's weights (and on the base correction dB)."""
     tune_base: bool = False
     """Also learn a correction dB (n_items x n_items, zero diagonal, starts at 0) to the EASE base, so that G
     refines the item-item weights themselves (memory O(n_items^2): for catalogues up to a few thousand items)."""
     batch_size: int = Field(64, ge=1)
     """Rows (users) per optimisation step."""
-    epochs: int = 30
+    epochs: int = Field(30, ge=1)
     """Maximum adversarial epochs (with a validation carve: early stopping picks the count)."""
-    patience: int = 4
+    patience: int = Field(4, ge=0)
     """Early stopping: evaluations without a validation gain before training stops (0 = never stop)."""
 
 

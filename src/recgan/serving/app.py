@@ -92,7 +92,7 @@ class ServeSettings:
     compute_threads: int = 2
     """Threads running model arithmetic."""
     device: str | None = None
-    """Torch device for torch models (default: the device in the model's config)."""
+    """Torch device for torch models (default: auto, CUDA when present; the device a folder was trained on is never saved)."""
     torch_threads: int | None = None
     """Set torch's intra-op threads (process-wide) when the app is created; None leaves torch's default.
     ``recgan serve`` sets 1: on a few cores, torch's own threads fight the event loop and each other, and

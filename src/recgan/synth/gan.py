@@ -84,33 +84,33 @@ class GANConfig(SynthConfig):
     """Real users per discriminator step (the expected batch under DP's Poisson sampling)."""
     n_critic: int = Field(1, ge=1)
     """Discriminator steps per generator step."""
-    lr_g: float | None = None
+    lr_g: float | None = Field(None, ge=0)
     """Generator learning rate. None: 2e-5 after the VAE warm start (a gentle refinement: larger steps
     undo what the VAE learnt), 1e-3 from scratch."""
     lr_d: float = Field(1e-3, ge=0)
     """Discriminator Adam learning rate."""
     loss: Literal["wgan-gp", "nonsaturating", "hinge"] = "wgan-gp"
     """``wgan-gp`` or ``nonsaturating`` (``hinge`` also accepted); DP always uses ``nonsaturating``."""
-    gp_weight: float = 10.0
+    gp_weight: float = Field(10.0, ge=0)
     """Gradient-penalty weight for ``wgan-gp``."""
     pac: int = Field(2, ge=1)
     """Profiles packed into one discriminator example (PacGAN); 1 under DP."""
-    z_dim: int = 64
+    z_dim: int = Field(64, ge=1)
     """Noise width (the VAE warm start's latent width)."""
-    hidden: int = 256
+    hidden: int = Field(256, ge=1)
     """Width of the generator's two hidden layers (and of the warm start's encoder)."""
-    emb: int = 64
+    emb: int = Field(64, ge=1)
     """Item-embedding width of the generator's output layer. Wider (128 / 512 / 128) was tried on ml-1m's
     training users and not adopted (docs/privacy.md, "Widths")."""
-    d_emb: int = 64
+    d_emb: int = Field(64, ge=1)
     """Width of the discriminator's first (item-embedding) layer."""
-    d_hidden: int = 256
+    d_hidden: int = Field(256, ge=1)
     """Width of the discriminator's hidden layers."""
-    feature_matching: float = 1.0
+    feature_matching: float = Field(1.0, ge=0)
     """Weight of feature matching (Salimans et al. 2016): the generator also matches the mean and standard
     deviation of the discriminator's profile embedding on real and fake batches. Uses real data outside
     DP-SGD, so it is switched off under DP."""
-    marginal_weight: float = 1.0
+    marginal_weight: float = Field(1.0, ge=0)
     """Weight of KL(prior || mean generated item distribution) per channel, where the prior is the
     popularity prior (DP-noised under DP): keeps item marginals while the adversarial loss shapes who goes
     with whom (the discriminator's embedding cannot see every popularity drift). 0 = off."""
@@ -123,14 +123,14 @@ class GANConfig(SynthConfig):
     read real users outside DP-SGD), ``spectral`` (the linear generator of the item co-occurrence matrix's top
     eigenvectors, :mod:`recgan.synth.spectral`; under DP that matrix is released with the Gaussian mechanism
     and composed in the same accountant) or ``none`` (from scratch)."""
-    spectral_rank: int | None = None
+    spectral_rank: int | None = Field(None, ge=1)
     """Eigenvectors kept by the spectral start (None: ``emb``; at most ``emb`` and ``z_dim``)."""
-    spectral_items: int = 4096
+    spectral_items: int = Field(4096, ge=1)
     """The spectral start's co-occurrence matrix covers this many of the most popular items (by the
     popularity prior, DP-noised under DP); the others start with a zero embedding."""
-    spectral_scale: float = 3.0
+    spectral_scale: float = Field(3.0, ge=0)
     """Scale, in logit units, of the spectral start's linear part (its per-item standard deviation)."""
-    dp_spectral_sigma: float | None = None
+    dp_spectral_sigma: float | None = Field(None, ge=0)
     """Noise std of the spectral start's release of the co-occurrence matrix under DP (L2 sensitivity 1).
     None: 7 / epsilon, kept within [0.5, 20] (at epsilon 10 this release alone, with the two auxiliary ones,
     spends epsilon 8.2 of the 10; DP-SGD gets the rest)."""
@@ -145,9 +145,9 @@ class GANConfig(SynthConfig):
     """Target epsilon of user-level DP (None = no DP)."""
     dp_delta: float = Field(1e-5, gt=0, lt=1)
     """Delta of user-level DP (with ``dp_epsilon``)."""
-    dp_max_grad_norm: float = 1.0
+    dp_max_grad_norm: float = Field(1.0, gt=0)
     """Per-user clipping norm of discriminator gradients."""
-    dp_aux_sigma: float | None = None
+    dp_aux_sigma: float | None = Field(None, gt=0)
     """Noise multiplier of the Gaussian releases of the activity histograms and the popularity prior
     (None: 20 / epsilon, kept within [2, 20], so a larger budget buys a sharper prior)."""
     device: str = Field("cpu", exclude=True)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 import torch
+from pydantic import Field
 
 from recgan.synth.base import SynthConfig, Synthesizer, log_popularity, register
 
 
 class IndependentConfig(SynthConfig):
-    smoothing: float = 0.0
+    smoothing: float = Field(0.0, ge=0)
     """Added to every item's count before normalising (0: never-seen items are never drawn)."""
 
 

@@ -32,11 +32,11 @@ class VAEConfig(SynthConfig):
     """Users per optimisation step."""
     lr: float = Field(1e-3, ge=0)
     """Adam learning rate."""
-    z_dim: int = 64
+    z_dim: int = Field(64, ge=1)
     """Latent width."""
-    hidden: int = 256
+    hidden: int = Field(256, ge=1)
     """Width of the encoder's and decoder's hidden layers."""
-    emb: int = 64
+    emb: int = Field(64, ge=1)
     """Widths: latent, hidden layers, item embeddings (the same as the GAN's, whose warm start this is)."""
     beta: float = Field(0.2, ge=0)
     """Final KL weight (annealed linearly over the first half of training)."""
