@@ -45,9 +45,12 @@ class FakeSynthesizer:
 
 def main(argv: list[str]) -> int:
     if argv and argv[0] == "--fake-synth":
-        mod = types.ModuleType("recgan.synth")
+        try:  # the real package (the CLI reads its registry) with the loader replaced
+            import recgan.synth as mod
+        except ImportError:
+            mod = types.ModuleType("recgan.synth")
+            sys.modules["recgan.synth"] = mod
         mod.load_synthesizer = FakeSynthesizer
-        sys.modules["recgan.synth"] = mod
         argv = argv[1:]
     elif argv and argv[0] == "--no-synth-module":
         sys.modules["recgan.synth"] = None  # import raises ImportError, as before recgan.synth exists
