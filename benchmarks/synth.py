@@ -87,7 +87,7 @@ def run(dataset: str, seed: int, args) -> dict:
             if args.ablate:
                 gens[f"gan-dp-eps{eps:g}-no-adv"] = (lambda e: lambda: BehaviourSynthesizer(
                     seed=seed, epochs=0, **temp, dp_epsilon=e))(eps)
-    sets, runs = {}, {}
+    sets, runs, fitted = {}, {}, {}
     for name, make in gens.items():
         t0 = time.perf_counter()
         calibration = None
@@ -103,7 +103,7 @@ def run(dataset: str, seed: int, args) -> dict:
         t0 = time.perf_counter()
         df = s.sample(n, seed=seed)
         sample_s = time.perf_counter() - t0
-        sets[name] = align_frame(df, train_ref)
+        sets[name], fitted[name] = align_frame(df, train_ref), s
         marg = s.item_marginals(2048, seed=seed)[s.behaviours.index(train.target)]
         audit_cols = audit.items
         lb = epsilon_lower_bound(np.log(marg[audit_cols]).sum(1), audit.planted, s.privacy.get("delta", 1e-5))
@@ -119,7 +119,8 @@ def run(dataset: str, seed: int, args) -> dict:
               f"privacy {s.privacy.get('epsilon', 'inf')}", flush=True)
     rep = build_report(train_ref, holdout, sets, seed=seed, canaries=rare.matrix(train_ref.n_items),
                        decoys=rare.decoy_matrix(train_ref.n_items),
-                       privacy={k: v["privacy"] for k, v in runs.items() if v["privacy"].get("dp")})
+                       privacy={k: v["privacy"] for k, v in runs.items() if v["privacy"].get("dp")},
+                       generators=fitted, n_shadows=args.shadows)  # shadows of each set's kind
     out = {"dataset": dataset + (f" ({args.tag})" if args.tag else ""), "seed": seed, "gan_epochs": args.gan_epochs, "vae_epochs": args.vae_epochs,
            "dp_epochs": args.dp_epochs, "temperature": args.temperature, "gan_scratch": args.gan_scratch,
            "ablate": args.ablate,
@@ -135,7 +136,9 @@ KEYS = [("utility_ease_ratio", "utility EASE"), ("utility_itemknn_ratio", "utili
         ("longtail_coverage", "long-tail cov."), ("activity_ks_similarity", "activity 1-KS"),
         ("cooccurrence_correlation", "co-occ. corr."), ("cooccurrence_lift_correlation", "co-occ. lift corr."),
         ("detection_auc", "detection AUC"), ("exact_copy_rate", "exact copies"), ("dcr_p", "DCR p"),
-        ("mia_auc", "MIA AUC (max)"), ("canaries_reproduced", "canaries reproduced (of 10)"),
+        ("mia_auc", "MIA AUC (max)"), ("lira_auc", "membership AUC (shadow LiRA)"),
+        ("lira_tpr_at_1pct_fpr", "membership TPR at 1 % FPR"), ("attribute_advantage", "attribute advantage"),
+        ("canaries_reproduced", "canaries reproduced (of 10)"),
         ("decoys_reproduced", "decoys reproduced (of 10; chance level)")]
 
 
@@ -254,6 +257,7 @@ def main() -> None:
                     "recgan.reports.synth_calibration); default: the library's, 1")
     ap.add_argument("--vae-epochs", type=int, default=60)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--shadows", type=int, default=8, help="shadow releases per set of the membership attack (0: off)")
     ap.add_argument("--tag", default="", help="suffix of the result file and data-set label (e.g. dp)")
     ap.add_argument("--markdown-only", action="store_true")
     args = ap.parse_args()

@@ -140,3 +140,16 @@ def test_canary_audit_sandwich(parts):
     assert strong["epsilon_lb"] > 0 and strong["epsilon_point"] > 1  # 8 + 8 trials cannot show much more
     assert chance["canaries_reproduced"] == 0 and chance["decoys_reproduced"] == 0 and chance["epsilon_lb"] == 0
     assert chance["claimed_epsilon"] == 3.0
+
+
+def test_dp_verdict_compares_at_equal_epsilon():
+    from recgan.reports.synth_report import dp_verdict
+
+    summary = {"gan (DP eps=3)": {"utility_ease_ratio": 0.45}, "randomised-response (DP eps=3)": {"utility_ease_ratio": 0.07},
+               "randomised-response (DP eps=10)": {"utility_ease_ratio": 0.5}, "vae": {"utility_ease_ratio": 0.8}}
+    privacy = {"gan (DP eps=3)": {"dp": True, "epsilon": 2.99, "target_epsilon": 3.0},
+               "randomised-response (DP eps=3)": {"dp": True, "epsilon": 3.0, "target_epsilon": 3.0},
+               "randomised-response (DP eps=10)": {"dp": True, "epsilon": 10.0, "target_epsilon": 10.0}}
+    v = dp_verdict(summary, privacy)
+    assert v.count("earns its place") == 1 and "DP eps=10" not in v and "vae" not in v
+    assert dp_verdict({"vae": {"utility_ease_ratio": 0.8}}, {}) is None

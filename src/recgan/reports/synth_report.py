@@ -289,20 +289,26 @@ DP_CONTROL = "randomised-response"
 
 
 def dp_verdict(summary: dict[str, dict], privacy: dict[str, dict]) -> str | None:
-    """One sentence: does each DP release beat the randomised-response control on EASE utility (None when the
-    report holds no DP release with a control beside it)."""
-    controls = {k: v for k, v in summary.items() if k.startswith(DP_CONTROL) and "utility_ease_ratio" in v}
-    if not controls:
-        return None
-    ctrl_name, ctrl = max(controls.items(), key=lambda kv: kv[1]["utility_ease_ratio"])
+    """One sentence: does each DP release beat the randomised-response control *at its epsilon* on EASE utility
+    (None when the report holds no DP release with a control at the same epsilon beside it)."""
+
+    def eps(stmt: dict) -> float | None:
+        e = stmt.get("target_epsilon", stmt.get("epsilon")) if stmt.get("dp") else None
+        return None if e is None else float(e)
+
+    controls = {k: v for k, v in summary.items() if k.startswith(DP_CONTROL) and "utility_ease_ratio" in v
+                and eps(privacy.get(k) or {}) is not None}
     parts = []
     for name, row in summary.items():
-        stmt = privacy.get(name) or {}
-        if name.startswith(DP_CONTROL) or not stmt.get("dp") or "utility_ease_ratio" not in row:
+        e = eps(privacy.get(name) or {})
+        if name.startswith(DP_CONTROL) or e is None or "utility_ease_ratio" not in row:
             continue
-        u, c = row["utility_ease_ratio"], ctrl["utility_ease_ratio"]
+        same = [k for k in controls if abs(eps(privacy[k]) - e) <= 1e-6 * max(1.0, e)]
+        if not same:
+            continue
+        u, c = row["utility_ease_ratio"], summary[same[0]]["utility_ease_ratio"]
         word = "earns its place" if u > c else "does not earn its place"
-        parts.append(f"{name} (utility {u:.3f}) {word} against {ctrl_name} (utility {c:.3f}) under DP")
+        parts.append(f"{name} (utility {u:.3f}) {word} against {same[0]} (utility {c:.3f}) at epsilon {e:g}")
     return "; ".join(parts) or None
 
 
