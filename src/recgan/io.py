@@ -13,7 +13,8 @@ Output safety (every command that writes a file or a folder goes through here):
   artefact folder of the same kind (recognised by its marker file: ``config.json`` naming a ``model`` for
   model folders, ``synth.json`` for synthesizers, ``train.tsv`` + ``test.tsv`` and only split files for a
   split, ``checkpoint.json``, ``report.json`` + ``report.html`` for a synthetic-data report,
-  ``augment.json`` for ``recgan augment``), or an empty folder. Such a folder is replaced whole. Anything
+  ``augment.json`` for ``recgan augment``, ``summary.json`` + ``report.html`` for ``recgan demo``), or an
+  empty folder. Such a folder is replaced whole. Anything
   else (a folder of your own files, a regular file) is refused with one :class:`RecganError` line and left
   untouched.
 * A **file** is written by :func:`atomic_path` (temp file, fsync, rename); an existing folder at the path is
@@ -145,6 +146,7 @@ ARTEFACT_KINDS = {
     "checkpoint": "checkpoint folder (checkpoint.json)",
     "synth-report": "synthetic-data report folder (report.json, report.html)",
     "augment": "augmentation folder (augment.json)",
+    "demo": "demo folder (summary.json, report.html)",
 }
 """Kinds of recgan artefact folders and what marks them."""
 
@@ -174,6 +176,8 @@ def artefact_kind(folder: str | os.PathLike[str]) -> str | None:
         return "synth-report"
     if "augment.json" in names:
         return "augment"
+    if {"summary.json", "report.html"} <= names:
+        return "demo"
     if {"train.tsv", "test.tsv"} <= names and names <= SPLIT_FILES:
         return "split"
     return None

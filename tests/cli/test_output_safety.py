@@ -126,3 +126,19 @@ def test_unwritable_output_is_one_line(tmp_path, train_file, capsys, monkeypatch
     out = tmp_path / "log.tsv"
     assert main(["data", "simulate", "--users", "5", "--items", "5", "--interactions", "20", "--out", str(out)]) == 2
     assert str(out) in _one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("command", ["demo", "augment", "synth-report"])
+def test_other_folder_writers_refuse_before_any_work(tmp_path, train_file, capsys, command):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    argv = {
+        "demo": ["demo", "--out", str(out)],
+        "augment": ["augment", "--train", str(train_file), "--out", str(out)],
+        "synth-report": ["synth", "report", "--train", str(train_file), "--holdout", str(train_file),
+                         "--synthetic", str(train_file), "--out", str(out)],
+    }[command]
+    assert main(argv) == 2
+    assert "refusing" in _one_error_line(capsys.readouterr().err)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
