@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="hyper-parameter (repeatable); 'recgan models NAME' lists them with types and defaults")
     p.add_argument("--preset", default=None, help="named settings of the model (e.g. paper-ml100k for cfgan)")
     p.add_argument("--tune", action="store_true", help="grid-search the model's tune grid on a validation carve")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--epochs", type=positive_int, default=None, help="override the epoch count (torch models)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (torch models)")
     p.add_argument("--no-early-stopping", action="store_true", help="train the fixed epoch count on all of train")
@@ -66,11 +66,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("recommend", help="top-k lists from a model folder",
                        description="Write user<TAB>item<TAB>rank<TAB>score with original ids, seen items excluded.")
-    p.add_argument("--model", required=True, metavar="DIR")
+    p.add_argument("--model", required=True, metavar="DIR", help="model folder written by 'recgan train'")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--users", help="'all', comma-separated ids, or @FILE with one id per line")
-    g.add_argument("--history", metavar="FILE", help="fold-in: one item id per line (a user absent from training)")
-    p.add_argument("-k", type=positive_int, default=10)
+    g.add_argument("--history", metavar="FILE",
+                   help="fold-in: one item id per line (a user absent from training); unknown ids are reported "
+                        "and skipped, a history with no known item is an error")
+    p.add_argument("-k", type=positive_int, default=10, help="list length per user (default 10)")
     p.add_argument("--include-seen", action="store_true", help="do not exclude training items")
     p.add_argument("--out", default=None, help="output TSV (default: stdout)")
     p.set_defaults(func=cmd_recommend)
@@ -78,10 +80,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="full-ranking evaluation per PROTOCOL.md",
                        description="Score a model folder (or a recommendation file) on a test file.")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model", metavar="DIR")
+    src.add_argument("--model", metavar="DIR", help="model folder written by 'recgan train'")
     src.add_argument("--recs", metavar="FILE", help="recommendation TSV (user item rank [score])")
     p.add_argument("--train", default=None, help="training file whose items are excluded (default: the model's)")
-    p.add_argument("--test", required=True)
+    p.add_argument("--test", required=True, metavar="FILE", help="held-out interactions to score against")
     p.add_argument("-k", default="5,10,20", help="cut-offs, comma-separated (default 5,10,20)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--per-user", default=None, metavar="FILE", help="write per-user metrics TSV")
@@ -135,7 +137,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         distributed.barrier()
     tr = res.model.info.get("training", {})
     _log(f"trained {args.model} in {res.seconds:.2f}s" + (f" ({tr.get('epochs_run')} epochs)" if tr else "")
-         + f"; params: {json.dumps({k: v for k, v in res.params.items()}, default=str)}")
+         + f"; params: {json.dumps(res.model.config.to_dict())}")
     _log(f"model folder: {out}")
     return 0
 
@@ -145,6 +147,9 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     if args.history:
         items = read_id_file(args.history)
         df, unknown = model.recommend_for_history(items, k=args.k)
+        if len(unknown) == len(items):  # nothing to fold in: an error, never a made-up list
+            raise RecganError(f"{args.history}: none of its {len(items)} item id(s) is known to the model "
+                              f"(unknown: {unknown[:10]}); nothing to recommend from")
         if unknown:
             _log(f"warning: {len(unknown)} unknown item id(s) in {args.history} ignored: {unknown[:10]}")
         df.insert(0, "user", "new")
