@@ -167,3 +167,38 @@ def test_atomic_path_cleans_dead_leftovers(tmp_path):
     with atomic_path(out) as tmp:
         tmp.write_text("done")
     assert out.read_text() == "done" and _siblings(out) == []
+
+
+def test_a_real_kill_during_a_save_leaves_the_old_folder_and_nothing_for_good(tmp_path):
+    """SIGKILL while the new folder is being built: the old complete folder stays at the path; the killed
+    writer's hidden .tmp folder is removed by the next write."""
+    import signal
+    import time
+
+    m = tmp_path / "m"
+    _write_model(m, "old")
+    ready = tmp_path / "ready"
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from recgan.io import atomic_dir\n"
+        f"with atomic_dir(Path({str(m)!r}), 'model') as tmp:\n"
+        "    (tmp / 'config.json').write_text('{\"model\": \"pop\", \"tag\": \"half\"}')\n"
+        f"    Path({str(ready)!r}).write_text('x')\n"
+        "    time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert _tag(m) == "old"
+    assert [n for n in _siblings(m) if n.endswith(".tmp")]  # what the kill left
+    _write_model(m, "new")
+    assert _tag(m) == "new" and _siblings(m) == ["ready"]
