@@ -238,7 +238,7 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 def read_api_key_file(path: str | os.PathLike[str]) -> str:
     p = Path(path)
     if not p.is_file():
-        raise RecganError(f"{p}: API key file not found")
+        raise RecganError(f"{p}: API key file not found" + (" (it is a folder)" if p.is_dir() else ""))
     try:
         key = p.read_text(encoding="utf-8").strip()  # a trailing newline or space is not part of the key
     except (OSError, UnicodeDecodeError) as e:
