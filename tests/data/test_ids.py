@@ -109,3 +109,24 @@ def test_fuzz_integer_ids_never_merge(values):
     assert len(m) == len(values)
     assert m.lookup(texts).tolist() == codes.tolist()
     assert m.lookup(values).tolist() == codes.tolist()
+
+
+_file_id = st.one_of(
+    st.from_regex(r"-?[0-9]{1,22}", fullmatch=True),
+    st.text(alphabet="0123456789-+._abcXYZ", min_size=1, max_size=10),
+).filter(lambda s: s.lower() not in ("nan", "none", "null"))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(_file_id, _file_id), min_size=1, max_size=25))
+def test_fuzz_training_file_ids_round_trip(tmp_path_factory, rows):
+    """Ids read from a file come back with the same text, and distinct texts stay distinct ids."""
+    from recgan.data.loaders import load_interactions
+
+    p = tmp_path_factory.mktemp("ids") / "log.tsv"
+    p.write_text("user\titem\n" + "".join(f"{u}\t{i}\n" for u, i in rows), encoding="utf-8")
+    data = load_interactions(p)
+    assert sorted(map(str, data.users.to_list())) == sorted({u for u, _ in rows})
+    assert sorted(map(str, data.items.to_list())) == sorted({i for _, i in rows})
+    back = data.to_frame()
+    assert {(str(u), str(i)) for u, i in zip(back["user"], back["item"], strict=True)} == set(rows)
