@@ -161,6 +161,11 @@ def command(args) -> str:
             f"--single {single} --out {args.out}{append}")
 
 
+def _p_best(c: dict) -> str:
+    p = c.get("p_vs_best")
+    return "best" if p is None or (p == 1 and c.get("diff_vs_best", 0) == 0) else f"{p:.2g}"
+
+
 def write(rows: list[dict], out: Path) -> None:
     cmds = list(dict.fromkeys(r["command"] for r in rows))
     L = ["## `recgan augment --generator auto` (ml-100k-p1, nK = K training interactions per user)", "",
@@ -208,7 +213,7 @@ def write(rows: list[dict], out: Path) -> None:
                 continue
             st = f"m {c['m']}" if "m" in c else f"n {c['n']}"
             L.append(f"| n{r.get('keep', 5)} | {r['seed']} | {c['candidate']} | {st}, W {c['weight']} | {c['valid_ndcg@20']:.5f} | "
-                     f"{c['diff_vs_none']:+.5f} | {c['p_vs_none']:.2g} | {c.get('p_vs_best', float('nan')):.2g} | "
+                     f"{c['diff_vs_none']:+.5f} | {c['p_vs_none']:.2g} | {_p_best(c)} | "
                      f"{c['seconds']:.0f} |")
     L += ["", "Why, per run: " + "; ".join(f"n{r.get('keep', 5)} seed {r['seed']}: {r['why']}" for r in rows) + ".", ""]
     out.parent.mkdir(parents=True, exist_ok=True)

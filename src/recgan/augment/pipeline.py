@@ -308,7 +308,7 @@ def _decide(c: _Carve, cands: list[_Candidate], alpha: float, sel: dict[str, Any
         rows.append({"candidate": x.name, "strategy": x.strategy, **x.selection.setting,
                      "valid_ndcg@20": round(x.selection.score, 5), "diff_vs_none": round(tn["diff"], 5),
                      "p_vs_none": tn["p_value"], "diff_vs_best": round(stats[x.name]["diff_best"], 5),
-                     "p_vs_best": stats[x.name]["p_best"], "seconds": round(x.seconds, 1)})
+                     "p_vs_best": None if tb is None else tb["p_value"], "seconds": round(x.seconds, 1)})
     if best is None:
         chosen, why = NONE, "no candidate densifier"
     elif stats[best.name]["diff_none"] <= 0:
@@ -339,8 +339,9 @@ def _decide(c: _Carve, cands: list[_Candidate], alpha: float, sel: dict[str, Any
                            "not below the best at p < alpha wins"}
     if log:
         for r in rows:
+            vs_best = "the best" if r.get("p_vs_best") is None else f"p {r['p_vs_best']:.3g} vs best"
             extra = "" if r["candidate"] == NONE else (f"  {r['diff_vs_none']:+.5f} (p {r['p_vs_none']:.3g}) vs "
-                                                      f"none, p {r['p_vs_best']:.3g} vs best, {r['seconds']:.0f} s")
+                                                      f"none, {vs_best}, {r['seconds']:.0f} s")
             log(f"  auto: {r['candidate']:<8} valid ndcg@20 {r['valid_ndcg@20']:.5f}{extra}")
         log(f"  auto: chose {chosen}: {why}")
     return chosen, why
