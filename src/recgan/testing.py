@@ -142,3 +142,5 @@ class RecommenderContract:
         assert unknown == ["no-such-item"]
         assert data.items.ids[0] not in set(df["item"])
         assert len(df) == 5
+        with pytest.raises(UnknownIdError, match="no known item"):  # nothing known: no made-up list
+            model.recommend_for_history(["no-such-item", "nor-this"], k=5)

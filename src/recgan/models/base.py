@@ -27,7 +27,7 @@ from recgan.core.folder import header, read_json, read_npz, read_state, write_fo
 from recgan.core.registry import Registry
 from recgan.data.ids import IdMap
 from recgan.data.interactions import Interactions
-from recgan.errors import FoldInNotSupported, RecganError
+from recgan.errors import FoldInNotSupported, RecganError, UnknownIdError
 from recgan.models.topk import mask_seen, topk
 
 if TYPE_CHECKING:
@@ -228,10 +228,15 @@ class Recommender(ABC):
         return self._frame(data.users.original(users), ids, scores)
 
     def recommend_for_history(self, item_ids: list, k: int = 10) -> tuple[pd.DataFrame, list]:
-        """Fold-in with original ids. Returns (frame item, rank, score) and the list of unknown item ids."""
+        """Fold-in with original ids. Returns (frame item, rank, score) and the list of unknown item ids.
+        A history with no known item raises :class:`UnknownIdError` naming them (no list is made up: the same
+        rule as the command line and the HTTP service)."""
         data = self._check_fitted()
         idx = data.items.lookup(item_ids)
         unknown = [i for i, j in zip(item_ids, idx, strict=True) if j < 0]
+        if not (idx >= 0).any():
+            shown = ", ".join(map(repr, unknown[:10])) + (" ..." if len(unknown) > 10 else "")
+            raise UnknownIdError(f"no known item in the history ({len(unknown)} unknown: {shown})")
         known = np.unique(idx[idx >= 0])
         h = sp.csr_matrix((np.ones(len(known), np.float32), (np.zeros(len(known), int), known)),
                           shape=(1, data.n_items))
