@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "a validation carve")
     p.add_argument("--max-user-items", type=int, default=20, metavar="K",
                    help="densify only users with at most K real training interactions (default 20; 0 = all)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the carve, the generators and sampling (default 0)")
     p.add_argument("--generator-param", action="append", default=[], metavar="KEY=VALUE",
                    help="parameter of the generator (CFGAN's under auto and both; repeatable), e.g. epochs=60")
     p.add_argument("--synth-param", action="append", default=[], metavar="KEY=VALUE",

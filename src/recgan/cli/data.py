@@ -22,20 +22,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     q = dsub.add_parser("info", help="counts, behaviours, sparsity and activity of a log")
     add_data_args(q, "input")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true", help="print the summary as JSON")
     q.set_defaults(func=cmd_info)
 
     q = dsub.add_parser("fetch", help="download MovieLens into the cache (or import a local copy)")
-    q.add_argument("name", choices=sorted(DATASETS))
+    q.add_argument("name", choices=sorted(DATASETS), help="data set to fetch")
     q.add_argument("--from", dest="from_path", default=None, metavar="PATH", help="import a local archive/folder")
     q.add_argument("--cache", default=None, help="cache folder (default ~/.cache/recgan or $RECGAN_CACHE)")
     q.set_defaults(func=cmd_fetch)
 
     q = dsub.add_parser("simulate", help="generate a realistic view/cart/buy shop log (the default data)")
-    q.add_argument("--users", type=positive_int, default=1500)
-    q.add_argument("--items", type=positive_int, default=600)
-    q.add_argument("--interactions", type=positive_int, default=120_000)
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--users", type=positive_int, default=1500, help="number of users (default 1500)")
+    q.add_argument("--items", type=positive_int, default=600, help="number of items (default 600)")
+    q.add_argument("--interactions", type=positive_int, default=120_000,
+                   help="rows to generate over all behaviours (view, cart, buy; default 120000)")
+    q.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     q.add_argument("--out", required=True, help="output .tsv, .csv or .parquet")
     q.set_defaults(func=cmd_simulate)
 
@@ -44,10 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--method", choices=["random", "loo", "temporal", "user"], default="random",
                    help="random per-user holdout, leave-one-out, global temporal, or user-level holdout")
     q.add_argument("--fraction", type=float, default=0.2, help="test fraction (items per user, or users)")
-    q.add_argument("--loo-by", choices=["time", "random"], default="time")
+    q.add_argument("--loo-by", choices=["time", "random"], default="time",
+                   help="leave-one-out: hold out each user's latest item (time, default) or a random one")
     q.add_argument("--foldin-fraction", type=float, default=0.8, help="user holdout: share of items given")
     q.add_argument("--valid-fraction", type=float, default=0.0, help="also carve valid.tsv out of train")
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     q.add_argument("--out", required=True, metavar="DIR",
                    help="split folder to write; an existing split folder there is replaced whole, any other "
                         "existing file or non-empty folder is refused")

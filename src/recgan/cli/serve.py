@@ -49,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--torch-threads", type=positive_int, default=1,
                    help="torch intra-op threads per worker (default 1; micro-batches use the cores better)")
     p.add_argument("--device", default=None, help="torch device for torch models: cpu, cuda, cuda:N or auto (default auto: CUDA when present; a folder trained on a GPU serves on CPUs)")
-    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+                   help="server log level (default info)")
     p.add_argument("--access-log", action="store_true", help="log every request (costs throughput)")
     p.set_defaults(func=cmd_serve)
 

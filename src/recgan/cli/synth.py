@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="audit aid: plant N canary users (rare unique item combinations) in training and "
                         "write them to DIR/canaries.tsv for 'synth report --canaries', with N decoys (equally rare "
                         "combinations, never planted: the chance level) in DIR/decoys.tsv for '--decoys'")
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     q.add_argument("--out", required=True, metavar="DIR",
                    help="generator folder to write; an existing generator folder there is replaced whole, any "
                         "other existing file or non-empty folder is refused")
@@ -73,9 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = ssub.add_parser("sample", help="draw synthetic users from a generator folder",
                         description="Write user<TAB>item[<TAB>behaviour] with synthetic user ids (syn0000000 ...); "
                                     "the behaviour column only when the source had several behaviours.")
-    q.add_argument("--model", required=True, metavar="DIR")
-    q.add_argument("--n-users", type=positive_int, required=True, metavar="N")
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--model", required=True, metavar="DIR", help="generator folder written by 'synth fit'")
+    q.add_argument("--n-users", type=positive_int, required=True, metavar="N", help="synthetic users to draw")
+    q.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     q.add_argument("--out", required=True, metavar="FILE", help="output TSV ('-' for stdout)")
     q.set_defaults(func=cmd_sample)
 
@@ -88,7 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--holdout", required=True, metavar="REAL_HOLDOUT",
                    help="real users never used in training, whole profiles: a file, or the folder of "
                         "'recgan data split --method user' (its foldin.tsv + test.tsv)")
-    q.add_argument("--synthetic", required=True, metavar="FILE")
+    q.add_argument("--synthetic", required=True, metavar="FILE", help="the synthetic users to report on (synth sample's output)")
     q.add_argument("--out", required=True, metavar="REPORT_DIR",
                    help="report folder to write; an existing report folder there is replaced whole, any other "
                         "existing file or non-empty folder is refused")
@@ -107,7 +107,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--shadows", type=int, default=8, metavar="K",
                    help="shadow releases per set for the membership attack (even; 0 skips it). Each is a cheap "
                         "release of the same kind: the GAN's spectral start, the VAE at 10 epochs")
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--seed", type=int, default=0, help="seed of the baselines, shadows and attacks (default 0)")
     q.set_defaults(func=cmd_report)
 
 
