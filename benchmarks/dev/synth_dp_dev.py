@@ -6,6 +6,7 @@ many synthetic users) and the epsilon spent:
 
     python benchmarks/dev/synth_dp_dev.py --dataset ml-1m --runs '[["gan", {"epochs": 0, "dp_epsilon": 3}]]'
     python benchmarks/dev/synth_dp_dev.py --runs '[["randomised-response", {"dp_epsilon": 3, "max_items": 16}]]'
+    python benchmarks/dev/synth_dp_dev.py --runs '[["gan", {"epochs": 0, "dp_epsilon": 3}, {"cooc": "renorm"}]]'
 """
 
 from __future__ import annotations
@@ -15,27 +16,64 @@ import json
 import time
 
 import _paths  # noqa: F401  (benchmarks/ on sys.path: the `synth` module)
+import numpy as np
+import scipy.sparse as sp
 import torch
 from synth import load, user_split
 
 from recgan.reports.utility import tstr
-from recgan.synth import make_synthesizer
+from recgan.synth import make_synthesizer, spectral
+
+
+def _variant(original, variant: dict):
+    """The spectral start's co-occurrence release, as is or in a development variant (never in the product
+    until measured): ``{"cooc": "renorm"}`` normalises each profile to unit L2 norm *within* the released items
+    (the default normalises over the whole catalogue, so mass on other items is lost); ``{"cooc": "cap", "cap":
+    c}`` keeps at most c random released items per user, each pair weighted 1 / c. Both keep each user's term
+    at Frobenius norm <= 1 (the release's L2 sensitivity)."""
+    if not variant:
+        return original
+
+    def cooc(mats, items):
+        x = sp.csc_matrix(spectral.union_profiles(mats))[:, np.asarray(items)].tocsr().astype(np.float64)
+        if variant["cooc"] == "cap":
+            c = int(variant["cap"])
+            row = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+            rng = np.random.default_rng(0)
+            order = np.lexsort((rng.random(x.nnz), row))
+            rank = np.empty(x.nnz, np.int64)
+            rank[order] = np.arange(x.nnz) - x.indptr[row[order]]
+            keep = rank < c
+            x = sp.csr_matrix((np.full(int(keep.sum()), 1.0 / np.sqrt(c)), (row[keep], x.indices[keep])), shape=x.shape)
+        else:
+            x = sp.diags(1.0 / np.sqrt(np.maximum(np.diff(x.indptr), 1))) @ x
+        return (x.T @ x).toarray()
+
+    return cooc
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="ml-1m", choices=["ml-100k", "ml-1m"])
-    ap.add_argument("--runs", required=True, help='JSON list of [generator, {params}]')
+    ap.add_argument("--runs", required=True, help='JSON list of [generator, {params}[, {variant}]]')
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="generator seeds (the DP noise draws)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     train, _holdout = user_split(load(args.dataset), 0)
     fit, dev = user_split(train, 100)
-    for kind, params in json.loads(args.runs):
+    original = spectral.cooccurrence
+    for run in json.loads(args.runs):
+        kind, params = run[0], run[1]
+        variant = run[2] if len(run) > 2 else {}
+        spectral.cooccurrence = _variant(original, variant)
         t = time.perf_counter()
-        s = make_synthesizer(kind, seed=0, **params).fit(fit)
-        syn = s.sample_interactions(fit.n_users, seed=0)
-        u = tstr(fit, dev, {"syn": syn}, {"ease": {"l2": 500.0}})
-        print(f"{kind} {json.dumps(params)}: EASE utility {u['ease']['syn_ratio']:.3f}, epsilon "
+        utils = []
+        for seed in args.seeds:
+            s = make_synthesizer(kind, **{"seed": seed, **params}).fit(fit)
+            syn = s.sample_interactions(fit.n_users, seed=seed)
+            utils.append(tstr(fit, dev, {"syn": syn}, {"ease": {"l2": 500.0}})["ease"]["syn_ratio"])
+        print(f"{kind} {json.dumps(params)} {json.dumps(variant) if variant else ''}: EASE utility "
+              f"{np.mean(utils):.3f} (seeds {args.seeds}: {', '.join(f'{u:.3f}' for u in utils)}), epsilon "
               f"{s.privacy.get('epsilon')}, {time.perf_counter() - t:.0f} s", flush=True)
 
 

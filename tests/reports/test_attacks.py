@@ -52,6 +52,8 @@ def test_balanced_inclusion_and_lira_math():
     stats = np.where(inc, 1.0, 0.0) + np.random.default_rng(1).normal(0, 0.1, inc.shape)
     s = A.lira_scores(np.array([1.0] * 25 + [0.0] * 25), stats[:, :50], inc)
     assert (s[:25] > 0).all() and (s[25:] < 0).all()
+    off = A.lira_scores(np.array([1.0] * 25 + [0.0] * 25), stats[:, :50], inc, mode="offline")
+    assert off[:25].min() > off[25:].max()
     with pytest.raises(Exception, match="even"):
         A.shadow_membership(None, None, None, None, A.copy_shadow, n_shadows=3)  # type: ignore[arg-type]
 

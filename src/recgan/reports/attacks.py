@@ -230,10 +230,12 @@ def balanced_inclusion(n_shadows: int, n: int, rng: np.random.Generator) -> np.n
 
 
 def lira_scores(observed: np.ndarray, shadow_stats: np.ndarray, inclusion: np.ndarray,
-                min_std: float = 1e-2) -> np.ndarray:
-    """Per target, log N(observed; mu_in, s_in) - log N(observed; mu_out, s_out): mu per target from the
-    shadows with / without it, the two standard deviations global (pooled residuals, "fixed variance"; floored
-    at ``min_std``). ``shadow_stats``, ``inclusion``: (n_shadows, n_targets); higher = member."""
+                min_std: float = 1e-2, mode: str = "online") -> np.ndarray:
+    """Per target, ``online``: log N(observed; mu_in, s_in) - log N(observed; mu_out, s_out); ``offline``:
+    (observed - mu_out) / s_out (how far above its own out-distribution the target sits: Carlini et al.'s
+    one-sided offline test, a monotone function of it). mu per target from the shadows with / without it, the
+    standard deviations global (pooled residuals, "fixed variance"; floored at ``min_std``).
+    ``shadow_stats``, ``inclusion``: (n_shadows, n_targets); higher = member."""
     inc = inclusion.astype(np.float64)
     n_in, n_out = inc.sum(0), (1 - inc).sum(0)
     if (n_in == 0).any() or (n_out == 0).any():
@@ -243,6 +245,10 @@ def lira_scores(observed: np.ndarray, shadow_stats: np.ndarray, inclusion: np.nd
     s_in = max(np.sqrt(((shadow_stats - mu_in) ** 2 * inc).sum() / max(inc.sum() - len(mu_in), 1)), min_std)
     s_out = max(np.sqrt(((shadow_stats - mu_out) ** 2 * (1 - inc)).sum() / max((1 - inc).sum() - len(mu_out), 1)),
                 min_std)
+    if mode == "offline":
+        return (observed - mu_out) / s_out
+    if mode != "online":
+        raise RecganError(f"LiRA mode must be online or offline, got {mode!r}")
     ll_in = -0.5 * ((observed - mu_in) / s_in) ** 2 - np.log(s_in)
     ll_out = -0.5 * ((observed - mu_out) / s_out) ** 2 - np.log(s_out)
     return ll_in - ll_out
