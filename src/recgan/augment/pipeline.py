@@ -152,11 +152,13 @@ def _prepare(real: Interactions, seed: int, downstream: str, select_params: dict
     return _Carve(real, ctr, cva, l2, model, none)
 
 
-def _params_for(d: Densifier, generator_params: dict[str, Any] | None, synth_params: dict[str, Any] | None,
-                ) -> dict[str, Any] | None:
+def _params_for(d: Densifier, target: str, generator_params: dict[str, Any] | None,
+                synth_params: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A densifier's parameters: ``synth_params`` for the add-users kind, ``generator_params`` for the
+    ``target`` densifier (the named generator; CFGAN under ``auto`` and ``both``), none otherwise."""
     if d.strategy == "add-users":
         return synth_params or None
-    return (generator_params or None) if d.takes_params else None
+    return (generator_params or None) if d.name == target and d.takes_params else None
 
 
 @dataclass
@@ -247,8 +249,10 @@ def augment_log(
     """
     strategy = check_pairing(generator, strategy)
     gparams = {**(cfgan_params or {}), **(generator_params or {})}
+    target = "cfgan" if generator in (AUTO, BOTH) else generator
     if gparams and generator not in (AUTO, BOTH) and not get_densifier(generator).takes_params:
-        raise RecganError(f"generator parameters are for cfgan; {generator!r} takes none")
+        raise RecganError(f"generator {generator!r} takes none of the generator parameters given (they are for "
+                          f"trained generators such as cfgan)")
     real = target_only(train)
     sel: dict[str, Any] = {"downstream": downstream}
     c = _prepare(real, seed, downstream, select_params, device, sel, log)
@@ -264,7 +268,7 @@ def augment_log(
     for name in names:
         d = get_densifier(name)
         cands.append(_score(name, c, seed=seed, m=m, n_users=n_users, weight=weight, max_user_items=max_user_items,
-                            params=_params_for(d, gparams, synth_params), device=device, log=log))
+                            params=_params_for(d, target, gparams, synth_params), device=device, log=log))
     if generator == AUTO:
         chosen, why = _decide(c, cands, alpha, sel, log)
         apply = [x for x in cands if x.name == chosen]
@@ -282,7 +286,7 @@ def augment_log(
     for x in sorted(apply, key=lambda x: x.strategy != "densify"):  # densify first, then added users
         d = get_densifier(x.name)
         aug, g, setting = _apply(x, aug, c, seed=seed, n_users=n_users, max_user_items=max_user_items,
-                                 params=_params_for(d, gparams, synth_params), device=device)
+                                 params=_params_for(d, target, gparams, synth_params), device=device)
         gens[x.name] = g
         sel["densify" if x.strategy == "densify" else "add_users"] = _record(x, setting)
     info = {**aug.info, "generator": "+".join(gens) or NONE}
