@@ -89,6 +89,30 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _plan(args: argparse.Namespace, strategy: str | None, m: int | None, n: int | None, nnz: int,
+          downstream: str) -> str:
+    """One line saying what augment is about to do (candidates, settings scored, the long part)."""
+    from recgan.augment.core import CFGAN_AUGMENT_PARAMS, DEFAULT_M_GRID, DEFAULT_N_GRID, DEFAULT_W_GRID
+    from recgan.augment.densifiers import get_densifier
+    from recgan.augment.densifiers.base import densifier_names
+
+    if args.generator == "auto":
+        names = densifier_names(None if strategy in (None, "both") else strategy, auto_only=True)
+    else:
+        names = ["cfgan", "synth"] if args.generator == "both" else [args.generator]
+    n_w = 1 if args.weight is not None else len(DEFAULT_W_GRID)
+    settings = {name: n_w * (1 if (m if get_densifier(name).strategy == "densify" else n) is not None else
+                             len(DEFAULT_M_GRID if get_densifier(name).strategy == "densify" else DEFAULT_N_GRID))
+                for name in names}
+    line = (f"plan: {len(names)} candidate(s) ({', '.join(f'{k}: {v} settings' for k, v in settings.items())}), each "
+            f"fitted on a validation carve of the {nnz} training interactions and scored with one {downstream} fit "
+            "per volume x weight setting" + (", against no augmentation" if args.generator == "auto" else ""))
+    if "cfgan" in names:
+        epochs = parse_params(args.generator_param).get("epochs", CFGAN_AUGMENT_PARAMS["epochs"])
+        line += f"; cfgan trains up to {epochs} epochs with early stopping on the carve, the longest part"
+    return line + "; then the chosen setting is applied to the whole log"
+
+
 def cmd_augment(args: argparse.Namespace) -> int:
     if not args.train:
         raise RecganError("--train FILE is required")
@@ -104,6 +128,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
     train = load_data_args(args)
     out = Path(args.out)
     downstream = [s.strip() for s in (args.downstream or "ease").split(",") if s.strip()] or ["ease"]
+    _log(_plan(args, strategy, m, n, train.nnz, downstream[0]))
     res = augment_log(train, generator=args.generator, strategy=strategy, m=m, n_users=n, weight=args.weight,
                       seed=args.seed, max_user_items=args.max_user_items or None, device=args.device, log=_log,
                       downstream=downstream[0], generator_params=parse_params(args.generator_param),

@@ -133,3 +133,90 @@ def positive_int(s: str) -> int:
     if v <= 0:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
     return v
+
+
+class Heartbeat:
+    """Keeps a long command from going silent when stderr is not a terminal (a log file, CI, a pipe).
+
+    Used as ``with Heartbeat(): ...``: ``sys.stderr`` is wrapped so that every write is time-stamped, and a
+    background thread writes ``recgan: still working, N s (last: ...)`` whenever nothing has been written to
+    stderr for ``every`` seconds. The real progress lines (the trainer's epochs, a command's stage lines) come
+    through unchanged; the heartbeat only fills the gaps between them. Nothing happens on a terminal (progress
+    bars redraw there) or when ``every`` <= 0 (``RECGAN_HEARTBEAT_SECONDS=0``).
+    """
+
+    def __init__(self, every: float | None = None) -> None:
+        if every is None:
+            try:
+                every = float(os.environ.get("RECGAN_HEARTBEAT_SECONDS", "15"))
+            except ValueError:
+                every = 15.0
+        self.every = every
+        self._stream = None
+        self._stop = None
+
+    def __enter__(self) -> Heartbeat:
+        import threading
+        import time
+
+        stream = sys.stderr
+        if self.every <= 0 or stream is None or _isatty(stream):
+            return self
+        self._stream, self._stop = stream, threading.Event()
+        proxy = _StampedStream(stream)
+        sys.stderr = proxy
+        t0 = time.monotonic()
+
+        def beat() -> None:
+            while not self._stop.wait(min(1.0, self.every / 4)):
+                now = time.monotonic()
+                if now - proxy.last >= self.every:
+                    last = f" (last: {proxy.last_line[:100]})" if proxy.last_line else ""
+                    proxy.write(f"recgan: still working, {now - t0:.0f} s{last}\n", beat=True)
+                    proxy.flush()
+
+        self._thread = threading.Thread(target=beat, name="recgan-heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._stop is not None:
+            self._stop.set()
+            self._thread.join(2)
+            sys.stderr = self._stream
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class _StampedStream:
+    """A text stream that records when it was last written to (and the last line written) and passes
+    everything else to the stream it wraps."""
+
+    def __init__(self, stream) -> None:
+        import threading
+        import time
+
+        self._stream, self._lock, self._clock = stream, threading.Lock(), time.monotonic
+        self.last = self._clock()
+        self.last_line = ""
+
+    def write(self, s: str, beat: bool = False) -> int:
+        with self._lock:
+            n = self._stream.write(s)
+            if s.strip():
+                self.last = self._clock()
+                if not beat:
+                    self.last_line = s.strip().splitlines()[-1].strip()
+        return n
+
+    def flush(self) -> None:
+        with self._lock:
+            self._stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)

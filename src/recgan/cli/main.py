@@ -33,6 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+LONG_RUNNING = {("train", None), ("augment", None), ("run", None), ("synth", "fit"), ("synth", "report")}
+"""Commands that can run for minutes: they get a heartbeat line on stderr after every ~15 s of silence when
+stderr is not a terminal (:class:`recgan.cli.common.Heartbeat`)."""
+
+
+def _long_running(args: argparse.Namespace) -> bool:
+    return (args.command, getattr(args, "synth_command", None)) in LONG_RUNNING
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -40,7 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        rc = args.func(args)
+        if _long_running(args):
+            from recgan.cli.common import Heartbeat
+
+            with Heartbeat():
+                rc = args.func(args)
+        else:
+            rc = args.func(args)
     except RecganError as e:
         print(f"recgan: error: {e}", file=sys.stderr)
         return 2

@@ -166,8 +166,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
         from recgan.reports.synth_calibration import MAX_DCR_P, choose_temperature
 
         small = data.n_items <= UTILITY_MAX_ITEMS  # the utility column fits EASE (items x items)
+        _log(f"plan: two fits of the {args.generator} generator: the temperature choice (a fit on 80 % of the "
+             f"{data.n_users} users, then samples at 6 temperatures measured against the other 20 %), then the fit "
+             "on all users, about as long again ('--temperature 1' skips the choice)")
         chosen, table = choose_temperature(lambda: make_synthesizer(args.generator, **params), data, seed=args.seed,
-                                           utility=small)
+                                           utility=small, log=_log)
         for row in table:
             util = f", EASE utility {row['utility_ease_ratio']:.3f}" if "utility_ease_ratio" in row else ""
             _log(f"  temperature {row['temperature']:g}: DCR p {row['dcr_p']:.3f}, canaries reproduced "
@@ -182,6 +185,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         params["temperature"] = chosen
         synth = make_synthesizer(args.generator, **params)
         calibration = {"chosen": chosen, "max_dcr_p": MAX_DCR_P, "table": table}
+        took = time.perf_counter() - t0
+        _log(f"temperature choice took {took:.0f} s; now the fit on all {data.n_users} users, about {took:.0f} s")
     trained_by_epochs = isinstance(synth, TorchTrainable)
     if (args.checkpoint_every or args.resume) and not trained_by_epochs:
         raise RecganError(f"--checkpoint-every / --resume: generator {args.generator!r} is not trained by epochs")
@@ -285,6 +290,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     sets: dict[str, Interactions] = {name: synthetic}
     generators = {name: model} if model is not None else {}
     statements = {name: privacy} if privacy else {}
+    shadow_sets = len(sets) + (0 if args.no_baselines else 2) + 2  # + the real-holdout and copy reference rows
+    vae_epochs = args.baseline_epochs or VAESynthesizer.config_class().epochs
+    _log("plan: " + ("" if args.no_baselines else
+                     f"the two baselines (independent sampler: seconds; VAE: {vae_epochs} epochs"
+                     + (", fitted twice: its temperature choice on 80 % of the users, then all users"
+                        if args.baseline_temperature == "auto" else "") + "), then ")
+         + f"fidelity, utility and privacy of {shadow_sets} sets"
+         + (f" with {args.shadows} shadow releases each (membership attack)" if args.shadows else "")
+         + ("" if args.no_baselines else
+            "; the VAE baseline is the longest part ('--baseline-temperature 1' fits it once, '--no-baselines' skips "
+            "both)"))
     if not args.no_baselines:
         n = synthetic.n_users
         for cls, kw in ((IndependentSampler, {}), (VAESynthesizer, {"epochs": args.baseline_epochs} if args.baseline_epochs else {})):
@@ -296,8 +312,12 @@ def cmd_report(args: argparse.Namespace) -> int:
                 from recgan.reports.synth_calibration import choose_temperature
 
                 make = functools.partial(VAESynthesizer, seed=args.seed, **kw)
-                kw = {**kw, "temperature": choose_temperature(make, train, seed=args.seed)[0]}
+                kw = {**kw, "temperature": choose_temperature(make, train, seed=args.seed,
+                                                              log=lambda m: _log(f"baseline vae: {m}"))[0]}
                 note = f" at temperature {kw['temperature']:g} (chosen like synth fit's auto)"
+                took = time.perf_counter() - t0
+                _log(f"baseline vae: temperature {kw['temperature']:g} chosen in {took:.0f} s; now the fit on all "
+                     f"{train.n_users} users, about {took:.0f} s")
             s = cls(seed=args.seed, **kw).fit(train)
             sets[cls.name] = s.sample_interactions(n, seed=args.seed)
             generators[cls.name] = s
@@ -323,7 +343,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         decoys = align_frame(df.assign(behaviour=train.target)[["user", "item", "behaviour"]], train,
                              source=str(args.decoys)).X
     report = build_report(train, holdout, sets, seed=args.seed, canaries=canaries, decoys=decoys,
-                          privacy=statements or None, generators=generators, n_shadows=args.shadows,
+                          privacy=statements or None, generators=generators, n_shadows=args.shadows, log=_log,
                           meta={"train": str(args.train), "holdout": str(args.holdout),
                                 "synthetic": str(args.synthetic)})
     if report["meta"].get("note"):

@@ -189,6 +189,7 @@ class _LineProgress:
 
     def __init__(self, total: int, initial: int, desc: str, every: float) -> None:
         self.total, self.n, self.desc, self.every = total, initial, desc, every
+        self.initial = initial
         self.t0 = self.last = time.perf_counter()
         self.postfix: dict[str, str] = {}
 
@@ -198,7 +199,10 @@ class _LineProgress:
         if now - self.last >= self.every or self.n >= self.total:
             self.last = now
             extra = " ".join(f"{k}={v}" for k, v in self.postfix.items())
-            print(f"{self.desc}: epoch {self.n}/{self.total}, {now - self.t0:.0f} s {extra}".rstrip(),
+            left = ""
+            if 0 < self.n - self.initial and self.n < self.total:  # early stopping may end sooner
+                left = f", ~{(now - self.t0) / (self.n - self.initial) * (self.total - self.n):.0f} s to epoch {self.total}"
+            print(f"{self.desc}: epoch {self.n}/{self.total}, {now - self.t0:.0f} s{left} {extra}".rstrip(),
                   file=sys.stderr, flush=True)
 
     def set_postfix(self, values: dict[str, str], refresh: bool = False) -> None:

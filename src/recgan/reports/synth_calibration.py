@@ -40,7 +40,7 @@ def _profiles(d: Interactions, behaviours: Sequence[str]):
 def choose_temperature(
     make: Callable[[], Any], train: Interactions, *, grid: Sequence[float] = TEMPERATURE_GRID,
     max_dcr_p: float = MAX_DCR_P, dev_fraction: float = 0.2, seed: int = 0, utility: bool = True, canaries: int = 10,
-    max_users: int = 5000,
+    max_users: int = 5000, log: Callable[[str], None] | None = None,
 ) -> tuple[float, list[dict[str, float]]]:
     """(chosen temperature, table) for the synthesizer ``make()`` builds (unfitted, non-DP).
 
@@ -53,6 +53,7 @@ def choose_temperature(
     dcr_p <= ``max_dcr_p`` and no canary reproduced; the highest in the grid when none qualifies. The DCR p
     compares at most ``max_users`` synthetic and development users (seeded subsamples: nearest-neighbour
     search against every training user is the costly part); canaries are checked on the whole sample.
+    ``log``: called with one line per stage (the fit, each temperature, the utility column).
     """
     if not grid or min(grid) <= 0:
         raise RecganError(f"temperature grid must hold positive numbers, got {list(grid)}")
@@ -70,9 +71,12 @@ def choose_temperature(
 
         fit_with, can = plant_canaries(fit_part, n=canaries, size=8, seed=seed + 4099)
         planted = can.matrix(fit_with.n_items)
-        synth.fit(fit_with)
     else:
-        synth.fit(fit_part)
+        fit_with = fit_part
+    say = log or (lambda _msg: None)
+    say(f"temperature choice: fitting {synth.name} on {fit_part.n_users} of the {train.n_users} training users "
+        f"({n_dev} kept for development)")
+    synth.fit(fit_with)
     beh = list(train.behaviours)
     T = _profiles(fit_part, beh)
     rng = np.random.default_rng([seed, 31])
@@ -93,8 +97,10 @@ def choose_temperature(
             row["canaries_reproduced"] = P.canary_reproduction(S.X, planted)["reproduced"]
         row["qualifies"] = row["dcr_p"] <= max_dcr_p and not row.get("canaries_reproduced")
         rows.append(row)
+        say(f"temperature choice: {t:g} sampled and measured (DCR p {row['dcr_p']:.3f})")
     synth.config = base_config
     if utility:  # one call: EASE on the real fitting part is fitted once, not once per temperature
+        say(f"temperature choice: EASE utility of the {len(rows)} samples")
         u = tstr(fit_part, dev, samples, {"ease": {"l2": 500.0}}, seed=seed)["ease"]
         for row in rows:
             row["utility_ease_ratio"] = round(float(u[f"{row['temperature']:g}_ratio"]), 4)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import html
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -128,13 +129,14 @@ def privacy_section(train: Interactions, yardstick: Interactions, cands: dict[st
                     canaries: sp.csr_matrix | None = None, decoys: sp.csr_matrix | None = None, *,
                     reference: Interactions | None = None, generators: dict[str, Any] | None = None,
                     shadows: dict[str, AT.ShadowMaker] | None = None, n_shadows: int = 8,
-                    privacy: dict | None = None, attribute_k: int = 5) -> dict[str, Any]:
+                    privacy: dict | None = None, attribute_k: int = 5,
+                    log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Distance-based metrics and the attacks of :mod:`recgan.reports.attacks` for every set in ``cands``.
 
     ``reference``: the attacker's own real users (the other half of the holdout); ``generators``: {set: the
     released generator} (adds the white-box membership setting); ``shadows``: {set: shadow maker} (default:
     a copy for the two reference rows, the set's own generator kind (fast version) when given, else the GAN's
-    spectral start); ``n_shadows`` 0 skips the membership attack with shadows."""
+    spectral start); ``n_shadows`` 0 skips the membership attack with shadows. ``log``: one line per set."""
     beh = train.behaviours
     T = P.profiles(_mats(train, beh))
     Y = P.profiles(_mats(yardstick, beh))
@@ -149,7 +151,11 @@ def privacy_section(train: Interactions, yardstick: Interactions, cands: dict[st
         "yardstick_users": int(Y.shape[0]), "by_set": {}, "_dcr": {FRESH + " (yardstick)": y_dcr}, "_roc": {},
         "_lira": {}, "threat_models": AT.THREAT_MODELS,
     }
-    for name, c in cands.items():
+    for i, (name, c) in enumerate(cands.items(), 1):
+        t_set = time.perf_counter()
+        if log:
+            log(f"privacy: set {i}/{len(cands)} ({name}): distances and attacks"
+                + (f", {n_shadows} shadow releases" if n_shadows and reference is not None else ""))
         S = P.profiles(_mats(c, beh))
         dcr = 1.0 - P.nearest_jaccard(S, T)[:, 0]
         attacks = P.mia(members, Y, S, seed=seed)
@@ -194,6 +200,8 @@ def privacy_section(train: Interactions, yardstick: Interactions, cands: dict[st
         sm = P.nearest_jaccard(members, S)[:, 0]
         sn = P.nearest_jaccard(Y, S)[:, 0]
         out["_roc"][name] = (sm, sn)
+        if log:
+            log(f"privacy: set {i}/{len(cands)} ({name}) done in {time.perf_counter() - t_set:.0f} s")
     return out
 
 
@@ -202,7 +210,8 @@ def build_report(train: Interactions, holdout: Interactions, synthetic: dict[str
                  privacy: dict | None = None,
                  meta: dict | None = None, utility_models: dict | None = None,
                  references: bool = True, generators: dict[str, Any] | None = None,
-                 shadows: dict[str, AT.ShadowMaker] | None = None, n_shadows: int = 8) -> dict[str, Any]:
+                 shadows: dict[str, AT.ShadowMaker] | None = None, n_shadows: int = 8,
+                 log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Fidelity, utility and privacy of every set in ``synthetic`` (all in ``train``'s item space), plus the
     two reference rows. ``train``: the real users the releases were fit on (the attacks' members; required).
     ``privacy``: {set name: DP statement} shown with the results; ``canaries``: CSR
@@ -210,7 +219,8 @@ def build_report(train: Interactions, holdout: Interactions, synthetic: dict[str
     rare item combinations never planted (their reproduction count is the canary check's chance level).
     ``generators``: {set name: the fitted synthesizer that released it} (white-box membership attack, and
     the shadows' kind); ``shadows``: {set name: shadow maker} overriding the default; ``n_shadows``: shadow
-    releases per set for the membership attack (even; 0 skips it)."""
+    releases per set for the membership attack (even; 0 skips it). ``log``: called with one line per stage
+    (and per set in the privacy section), so that a long report is never silent."""
     if train is None:
         raise RecganError("the report needs the release's training users (train=...): the attacks score them "
                           "as members against held-out users")
@@ -232,10 +242,13 @@ def build_report(train: Interactions, holdout: Interactions, synthetic: dict[str
     if references:
         cands[FRESH] = fresh
         cands[COPY] = train
+    say = log or (lambda _msg: None)
+    say(f"fidelity of {len(cands)} sets")
     fid = fidelity_section(train, cands, seed)
+    say(f"utility of {len(synthetic)} synthetic sets (train on synthetic, test on the holdout)")
     util = tstr(train, holdout, synthetic, utility_models, seed=seed)
     priv = privacy_section(train, yard, cands, seed, canaries, decoys, reference=fresh, generators=generators,
-                           shadows=shadows, n_shadows=n_shadows, privacy=privacy)
+                           shadows=shadows, n_shadows=n_shadows, privacy=privacy, log=log)
     summary = {}
     for name in cands:
         f, p = fid["by_set"][name], priv["by_set"][name]
