@@ -82,3 +82,12 @@ def test_a_new_densifier_is_one_class(rp3, capsys):
     with pytest.raises(SystemExit):
         main(["augment", "--help"])
     assert rp3 in capsys.readouterr().out
+
+
+def test_augment_help_does_not_load_torch():
+    import subprocess
+    import sys
+
+    code = ("import argparse, sys\nfrom recgan.cli import augment\np = argparse.ArgumentParser()\n"
+            "augment.register(p.add_subparsers())\nassert 'torch' not in sys.modules, 'torch loaded'\n")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).returncode == 0

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from recgan.cli.common import add_data_args, load_data_args, parse_params
-from recgan.core.trainer import TrainingOptions
 from recgan.errors import RecganError
 from recgan.io import check_replaceable
 
@@ -161,6 +160,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
 
 def _downstream(args: argparse.Namespace, train, aug) -> dict:
     from recgan.augment.downstream import FIXED_EPOCHS
+    from recgan.core.trainer import TrainingOptions
     from recgan.data.splits import load_heldout
     from recgan.evaluation import evaluate
     from recgan.models.base import get_model_class
