@@ -136,6 +136,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         res.model.save(out, extra_files=extra)
         distributed.barrier()
     tr = res.model.info.get("training", {})
+    solver = res.model.info.get("solver")
+    if isinstance(solver, dict) and solver.get("message"):  # e.g. which EASE solver fitted the data
+        _log(solver["message"])
     _log(f"trained {args.model} in {res.seconds:.2f}s" + (f" ({tr.get('epochs_run')} epochs)" if tr else "")
          + f"; params: {json.dumps(res.model.config.to_dict())}")
     _log(f"model folder: {out}")

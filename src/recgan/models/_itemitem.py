@@ -3,8 +3,11 @@ scores = X @ W with X the weighted target matrix, fold-in = history @ W, item si
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
+import torch
 
 from recgan.models.base import Recommender
 
@@ -21,6 +24,20 @@ def keep_topk_per_column(W: np.ndarray, k: int) -> sp.csr_matrix:
     return M
 
 
+def sparse_dense_product(A: sp.csr_matrix, W: np.ndarray) -> np.ndarray:
+    """A @ W for a CSR (n, m) and a dense (m, p) float32 array: torch's multi-threaded sparse kernel (scipy's
+    runs on one core), float32 (n, p)."""
+    if W.dtype != np.float32 or not W.flags.c_contiguous or A.nnz == 0:
+        return np.asarray(A @ W, dtype=np.float32)
+    with warnings.catch_warnings():  # "sparse CSR support is in beta"
+        warnings.simplefilter("ignore", UserWarning)
+        At = torch.sparse_csr_tensor(
+            torch.from_numpy(A.indptr.astype(np.int64)), torch.from_numpy(A.indices.astype(np.int64)),
+            torch.from_numpy(np.asarray(A.data, dtype=np.float32)), size=A.shape, check_invariants=False,
+        )
+        return (At @ torch.from_numpy(W)).numpy()
+
+
 class ItemItemModel(Recommender):
     """A recommender whose state is an item-item weight matrix ``W_`` (dense ndarray or CSR)."""
 
@@ -34,7 +51,10 @@ class ItemItemModel(Recommender):
         return self._score_history(self._check_fitted().X[users])
 
     def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
-        out = self._input(history) @ self.W_
+        H = self._input(history)
+        if sp.issparse(H) and isinstance(self.W_, np.ndarray):
+            return sparse_dense_product(sp.csr_matrix(H), self.W_)
+        out = H @ self.W_
         return out.toarray() if sp.issparse(out) else np.asarray(out)
 
     def _item_similarity(self, items: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from pydantic import Field
+from scipy.sparse.linalg import svds
 
 from recgan.data.interactions import Interactions
 from recgan.errors import RecganError
@@ -143,116 +144,92 @@ def exact_memory(n_items: int, block: int = BLOCK) -> int:
 
 
 # --------------------------------------------------------------------------- approximate solver
-def _pruned_gram(X: sp.csr_matrix, keep: int, budget: int = 40_000_000) -> sp.csr_matrix:
-    """The Gram matrix X^T X with, per row, only its ``keep`` largest off-diagonal entries and the diagonal,
-    made symmetric (an entry kept by either of its rows is kept in both); CSR (n, n) float32. Built in row
-    blocks whose product has at most ~``budget`` non-zeros, so memory stays O(n keep + budget)."""
+def item_groups(X: sp.csr_matrix, size: int, dims: int = 16) -> list[np.ndarray]:
+    """Partition the items into ceil(n / size) groups of co-occurring items, each of at most ``size``: a
+    spectral embedding (the top ``dims`` right singular vectors of the degree-normalised (users, n) matrix),
+    then recursive bisection along the embedding coordinate of largest spread (deterministic)."""
     n = X.shape[1]
-    XT = sp.csr_matrix(X.T)
-    deg = np.diff(X.indptr).astype(np.float64)
-    cost = np.maximum(np.asarray(XT @ deg).ravel(), 1.0)  # upper bound on the non-zeros of each Gram row
-    cost = np.minimum(cost, n)
-    edges = np.searchsorted(np.cumsum(cost), np.arange(budget, cost.sum() + budget, budget))
-    edges = np.unique(np.concatenate([[0], np.minimum(edges + 1, n), [n]]))
-    rows, cols, vals = [], [], []
-    for r0, r1 in zip(edges[:-1], edges[1:], strict=True):
-        Gb = sp.csr_matrix(XT[r0:r1] @ X)
-        r = np.repeat(np.arange(r0, r1), np.diff(Gb.indptr))
-        c, v = Gb.indices, Gb.data
-        off = r != c
-        # rank of each off-diagonal entry within its row by value (ties: lower item first)
-        order = np.lexsort((c[off], -v[off], r[off]))
-        ro, co, vo = r[off][order], c[off][order], v[off][order]
-        first = np.searchsorted(ro, np.arange(r0, r1))
-        rank = np.arange(len(ro)) - np.repeat(first, np.diff(np.append(first, len(ro))))
-        sel = rank < keep
-        rows += [ro[sel], r[~off]]
-        cols += [co[sel], c[~off]]
-        vals += [vo[sel], v[~off]]
-    r, c, v = (np.concatenate(a) for a in (rows, cols, vals))
-    K = sp.csr_matrix((v, (r, c)), shape=(n, n), dtype=np.float32)
-    Kt = sp.csr_matrix(K.T)
-    both = K.multiply(Kt != 0)
-    return sp.csr_matrix(K + Kt - both, dtype=np.float32)
+    if n <= size:
+        return [np.arange(n)]
+    du = np.asarray(X.sum(1)).ravel()
+    di = np.asarray(X.sum(0)).ravel()
+    Xn = sp.diags(1.0 / np.sqrt(du + 1.0)) @ X @ sp.diags(1.0 / np.sqrt(di + 1.0))
+    k = int(min(dims, min(X.shape) - 2))
+    v0 = np.full(min(X.shape), 1.0 / np.sqrt(min(X.shape)))
+    _, _, Vt = svds(sp.csr_matrix(Xn, dtype=np.float64), k=k, v0=v0, solver="arpack")
+    E = Vt.T  # (n, k)
+    todo, out = [np.arange(n)], []
+    while todo:
+        g = todo.pop()
+        parts = -(-len(g) // size)
+        if parts <= 1:
+            out.append(np.sort(g))
+            continue
+        sub = E[g]
+        order = np.argsort(sub[:, int(np.argmax(sub.var(axis=0)))], kind="stable")
+        cut = len(g) * (parts // 2) // parts
+        todo += [g[order[:cut]], g[order[cut:]]]
+    return sorted(out, key=lambda a: int(a[0]))
 
 
 def ease_weights_approx(
-    X: sp.spmatrix, l2: float, *, neighbours: int = 256, gram_keep: int | None = None, batch: int = 64,
+    X: sp.spmatrix, l2: float, *, neighbours: int = 8192, keep: int = 1024, block: int = BLOCK,
 ) -> sp.csr_matrix:
-    """Sparse approximate EASE: each column j of B is the exact EASE regression of item j restricted to its
-    ``neighbours`` strongest co-occurring items N_j, B[N_j, j] = (G[N_j, N_j] + l2 I)^-1 G[N_j, j] (the
-    EASE column with every other weight forced to 0, so diag(B) = 0 holds by construction). This is a sparse
-    approximate inverse computed column by column on a fixed sparsity pattern, in the spirit of SANSA (Spisak
-    et al., RecSys 2023): the Gram matrix is first pruned to its ``gram_keep`` largest entries per row
-    (default 2 x ``neighbours``), entries outside the pruned Gram count as 0. With N_j = all other items it is
-    exact EASE. Returns CSR (n, n) float32 with at most ``neighbours`` entries per column; memory
-    O(n (gram_keep + neighbours)), time O(n neighbours^3 / 3) for the batched dense solves."""
+    """Approximate EASE for catalogues whose dense n x n inverse does not fit. The items are split into groups
+    of co-occurring items (:func:`item_groups`, ``neighbours // 4`` items each); for every group g, U = g plus
+    the items that co-occur most with g, ``neighbours`` in all, and the EASE columns of g are solved exactly
+    over U: B[U, g] = -P[:, g] / diag(P)[g], P = (X_U^T X_U + l2 I)^-1 (each item regressed on U, the
+    restriction of its EASE regression to U; with U = every item it is exact EASE), then sparsified to the
+    ``keep`` largest-magnitude weights per column. This is a sparse approximate inverse computed block of
+    columns by block of columns over a chosen sparsity pattern, in the spirit of SANSA (Spisak et al.,
+    RecSys 2023), with each block's pattern chosen by co-occurrence.
+
+    Returns CSR (n, n) float32 with at most ``keep`` entries per column, zero diagonal. Memory: one dense
+    ``neighbours`` x ``neighbours`` float32 block plus the output (:func:`approx_memory`); time about
+    ceil(n / (neighbours / 4)) x neighbours^3 flops."""
     X = sp.csr_matrix(X, dtype=np.float32)
     n = X.shape[1]
-    m = int(min(neighbours, max(n - 1, 1)))
-    keep = int(max(gram_keep or 2 * m, m))
-    G = _pruned_gram(X, keep)
-    # neighbours of j: the m largest off-diagonal entries of row j (ties: lower item first); -1 pads
-    r = np.repeat(np.arange(n), np.diff(G.indptr))
-    off = r != G.indices
-    ro, co, vo = r[off], G.indices[off], G.data[off]
-    order = np.lexsort((co, -vo, ro))
-    ro, co = ro[order], co[order]
-    first = np.searchsorted(ro, np.arange(n))
-    rank = np.arange(len(ro)) - np.repeat(first, np.diff(np.append(first, len(ro))))
-    sel = rank < m
-    N = np.full((n, m), -1, np.int64)
-    N[ro[sel], rank[sel]] = co[sel]
-    out_rows, out_cols, out_vals = [], [], []
-    pos = np.full((batch, n), -1, np.int64)
-    for j0 in range(0, n, batch):
-        j1 = min(j0 + batch, n)
-        bt = j1 - j0
-        Nb = N[j0:j1]  # (bt, m)
-        valid = Nb >= 0
-        bi, pi = np.nonzero(valid)
-        pos[bi, Nb[bi, pi]] = pi
-        # G[N_j, N_j] for every j of the batch from the rows of the neighbours
-        R = G[Nb[valid]]  # rows in (b, p) order
-        rr = np.repeat(np.arange(R.shape[0]), np.diff(R.indptr))
-        rb, rp = bi[rr], pi[rr]
-        q = pos[rb, R.indices]
-        hit = q >= 0
-        A = np.zeros((bt, m, m), np.float32)
-        A[rb[hit], rp[hit], q[hit]] = R.data[hit]
-        # right-hand side G[N_j, j] from row j
-        Rj = G[np.arange(j0, j1)]
-        jb = np.repeat(np.arange(bt), np.diff(Rj.indptr))
-        qj = pos[jb, Rj.indices]
-        hj = qj >= 0
-        rhs = np.zeros((bt, m), np.float32)
-        rhs[jb[hj], qj[hj]] = Rj.data[hj]
-        pos[bi, Nb[bi, pi]] = -1
-        # ridge on real slots, identity on padding
-        d = np.where(valid, l2, 1.0).astype(np.float32)
-        A[:, np.arange(m), np.arange(m)] += d
-        w, info = torch.linalg.solve_ex(torch.from_numpy(A), torch.from_numpy(rhs)[..., None])
-        if bool((info != 0).any()):
-            raise RecganError("EASE (approx): a neighbourhood Gram block is singular (is l2 > 0?)")
-        w = w[..., 0].numpy()
-        out_rows.append(Nb[valid])
-        out_cols.append(np.repeat(np.arange(j0, j1), valid.sum(1)))
-        out_vals.append(w[valid])
+    c = int(min(max(neighbours, 2), n))
+    groups = item_groups(X, c if c == n else max(c // 4, 1))
+    Xc = sp.csc_matrix(X)
+    XT = sp.csr_matrix(X.T)
+    rows_out, cols_out, vals_out = [], [], []
+    for g in groups:
+        if c >= n:
+            U = np.arange(n)
+        else:
+            co = np.asarray(XT @ np.asarray(Xc[:, g].sum(axis=1)).ravel()).ravel()  # co-occurrence with g
+            co[g] = np.inf
+            U = np.sort(np.argpartition(-co, c - 1)[:c])
+        P = gram(Xc[:, U], l2, block=block)
+        try:
+            spd_inverse_inplace(P, block=block)
+        except np.linalg.LinAlgError:
+            raise RecganError("EASE: X^T X + l2 I is not positive definite (is l2 > 0?)") from None
+        loc = np.searchsorted(U, g)
+        Bg = P[:, loc]  # (c, |g|)
+        del P
+        Bg /= -Bg[loc, np.arange(len(g))]
+        Bg[loc, np.arange(len(g))] = 0.0
+        k = min(keep, len(U))
+        idx = np.argpartition(-np.abs(Bg), k - 1, axis=0)[:k] if k < len(U) else \
+            np.broadcast_to(np.arange(len(U))[:, None], Bg.shape)
+        rows_out.append(U[idx].ravel())
+        cols_out.append(np.broadcast_to(g, idx.shape).ravel())
+        vals_out.append(np.take_along_axis(Bg, idx, axis=0).ravel())
     B = sp.csr_matrix(
-        (np.concatenate(out_vals), (np.concatenate(out_rows), np.concatenate(out_cols))),
+        (np.concatenate(vals_out), (np.concatenate(rows_out), np.concatenate(cols_out))),
         shape=(n, n), dtype=np.float32,
     )
     B.eliminate_zeros()
     return B
 
 
-def approx_memory(n_items: int, neighbours: int = 256, gram_keep: int | None = None, batch: int = 64) -> int:
-    """Rough upper bound (bytes) of :func:`ease_weights_approx`'s peak: the pruned symmetric Gram (built
-    twice over while symmetrising), the neighbour table, the output and one batch of dense blocks."""
-    m = min(neighbours, max(n_items - 1, 1))
-    keep = max(gram_keep or 2 * m, m)
-    return int(n_items * keep * 2 * 12 * 3 + n_items * m * (8 + 12 * 2) + batch * (m * m * 4 + n_items * 8) * 3
-               + 40_000_000 * 12 * 2)
+def approx_memory(n_items: int, neighbours: int = 8192, keep: int = 1024, block: int = BLOCK) -> int:
+    """Bytes :func:`ease_weights_approx` needs: one dense ``neighbours``^2 float32 block with its panels and
+    column slice, and the (n_items x keep) output in COO then CSR form."""
+    c = min(neighbours, n_items)
+    return int(exact_memory(c, block) + 4 * c * c // 4 + n_items * min(keep, c) * (8 + 8 + 4) * 2)
 
 
 def available_memory() -> int:
@@ -286,7 +263,7 @@ def _gib(b: float) -> str:
     return f"{b / 2**30:.1f} GiB"
 
 
-def choose_solver(n_items: int, solver: str, neighbours: int = 256, available: int | None = None) -> str:
+def choose_solver(n_items: int, solver: str, neighbours: int = 8192, available: int | None = None) -> str:
     """The solver a fit of ``n_items`` items uses: ``solver`` itself when given, else (``"auto"``) exact EASE
     when its memory (:func:`exact_memory`) is within ``MEMORY_FRACTION`` of the available memory, else the
     approximate one when that fits. Raises :class:`RecganError` before anything is allocated when the chosen
@@ -319,8 +296,9 @@ class EASEConfig(Config):
     solver: Literal["auto", "exact", "approx"] = "auto"
     """"exact": dense float32 closed form (~4 n_items^2 bytes); "approx": sparse EASE restricted to each item's
     strongest neighbours (memory ~ n_items x neighbours); "auto": exact when it fits in the available memory."""
-    neighbours: int = Field(256, ge=1)
-    """Approximate solver: non-zero weights kept per item (each item's strongest co-occurring items)."""
+    neighbours: int = Field(8192, ge=2)
+    """Approximate solver: the items each item's weights are fitted over (its group of co-occurring items and
+    the items that co-occur most with that group); memory ~ 4 neighbours^2 bytes."""
 
 
 @register

@@ -71,8 +71,12 @@ def fit_model(
     if tune:
         points = grid_points(grid or cls.tune_grid) or [{}]
         best_score, best = -1.0, {}
+        hook = getattr(cls, "tuning_params", None)  # settings a model wants while scoring its grid only
+        during = hook(params, carve.train) if hook else {}
+        if during:
+            log(f"  tune {name}: grid scored with {during} (the final fit keeps the given settings)")
         for p in points:
-            m = cls(**{**params, **p})
+            m = cls(**{**params, **p, **during})
             m.fit(carve.train, carve.test if iterative else None, QUIET.model_copy(update={"metric": metric}))
             score = validation_scores(m, carve.test, k)[metric]
             row = {**p, metric: round(score, 5)}
