@@ -84,3 +84,17 @@ def test_randomised_response_from_the_cli(files, capsys):
     assert main(["synth", "fit", "--train", str(d / "train.tsv"), "--generator", "randomised-response",
                  "--dp-epsilon", "0", "--out", str(d / "rr0")]) == 2
     assert capsys.readouterr().err.startswith("recgan: error:")
+
+
+def test_one_shadow_kind_for_every_set(files):
+    d = files
+    assert main(["synth", "fit", "--train", str(d / "train.tsv"), "--generator", "independent",
+                 "--out", str(d / "ind2")]) == 0
+    assert main(["synth", "sample", "--model", str(d / "ind2"), "--n-users", "80", "--out", str(d / "ind2.tsv")]) == 0
+    assert main(["synth", "report", "--train", str(d / "train.tsv"), "--holdout", str(d / "holdout.tsv"),
+                 "--synthetic", str(d / "ind2.tsv"), "--no-baselines", "--shadows", "2",
+                 "--shadow-generator", "independent", "--out", str(d / "r3")]) == 0
+    rep = json.loads((d / "r3" / "report.json").read_text())
+    lira = rep["privacy"]["by_set"]["independent"]["lira"]
+    assert lira["n_shadows"] == 2 and {"synthetic", "generator"} <= set(lira)
+

@@ -107,6 +107,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--shadows", type=int, default=8, metavar="K",
                    help="shadow releases per set for the membership attack (even; 0 skips it). Each is a cheap "
                         "release of the same kind: the GAN's spectral start, the VAE at 10 epochs")
+    q.add_argument("--shadow-generator", choices=("same", "gan", "vae", "independent"), default="same",
+                   help="kind of the shadow releases: same (default: each set's own kind, fast version) or one kind "
+                        "for every generated set (e.g. independent, the cheapest); the generator-released attack "
+                        "then runs only on the sets of that kind")
     q.add_argument("--seed", type=int, default=0, help="seed of the baselines, shadows and attacks (default 0)")
     q.set_defaults(func=cmd_report)
 
@@ -342,8 +346,17 @@ def cmd_report(args: argparse.Namespace) -> int:
         df = read_frame(args.decoys)
         decoys = align_frame(df.assign(behaviour=train.target)[["user", "item", "behaviour"]], train,
                              source=str(args.decoys)).X
+    shadows = None
+    if args.shadow_generator != "same":  # one shadow kind for every generated set (the references keep the copy)
+        from recgan.reports.attacks import synthesizer_shadow
+        from recgan.reports.synth_report import COPY, FRESH
+
+        make = synthesizer_shadow(args.shadow_generator)
+        shadows = {k: make for k in sets if k not in (COPY, FRESH)}
+        generators = {k: g for k, g in generators.items() if g.name == args.shadow_generator}
     report = build_report(train, holdout, sets, seed=args.seed, canaries=canaries, decoys=decoys,
-                          privacy=statements or None, generators=generators, n_shadows=args.shadows, log=_log,
+                          privacy=statements or None, generators=generators, shadows=shadows,
+                          n_shadows=args.shadows, log=_log,
                           meta={"train": str(args.train), "holdout": str(args.holdout),
                                 "synthetic": str(args.synthetic)})
     if report["meta"].get("note"):
