@@ -57,3 +57,4 @@ def test_which_commands_get_one() -> None:
     assert _long_running(p.parse_args(["synth", "report", "--holdout", "h", "--synthetic", "s", "--out", "r"]))
     assert not _long_running(p.parse_args(["synth", "sample", "--model", "g", "--n-users", "3", "--out", "s"]))
     assert not _long_running(p.parse_args(["serve", "--model", "m"]))
+    assert not _long_running(p.parse_args(["train", "--train", "t", "--model", "ease", "--quiet", "--out", "m"]))

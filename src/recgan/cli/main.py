@@ -35,11 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 LONG_RUNNING = {("train", None), ("augment", None), ("run", None), ("synth", "fit"), ("synth", "report")}
 """Commands that can run for minutes: they get a heartbeat line on stderr after every ~15 s of silence when
-stderr is not a terminal (:class:`recgan.cli.common.Heartbeat`)."""
+stderr is not a terminal (:class:`recgan.cli.common.Heartbeat`), unless they are run with ``--quiet``."""
 
 
 def _long_running(args: argparse.Namespace) -> bool:
-    return (args.command, getattr(args, "synth_command", None)) in LONG_RUNNING
+    """A command of :data:`LONG_RUNNING` not asked to be ``--quiet``."""
+    return (args.command, getattr(args, "synth_command", None)) in LONG_RUNNING and not getattr(args, "quiet", False)
 
 
 def main(argv: list[str] | None = None) -> int:
