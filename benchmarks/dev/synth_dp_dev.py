@@ -30,7 +30,9 @@ def _variant(original, variant: dict):
     until measured): ``{"cooc": "renorm"}`` normalises each profile to unit L2 norm *within* the released items
     (the default normalises over the whole catalogue, so mass on other items is lost); ``{"cooc": "cap", "cap":
     c}`` keeps at most c random released items per user, each pair weighted 1 / c. Both keep each user's term
-    at Frobenius norm <= 1 (the release's L2 sensitivity)."""
+    at Frobenius norm <= 1 (the release's L2 sensitivity). ``"offdiag": true`` (with renorm) releases the
+    off-diagonal part only, scaled by sqrt 2: a user's upper triangle then has L2 norm sqrt(1 - 1 / k) <= 1, the
+    same noise buys half the variance (the diagonal the spectral start adds noise to is then pure noise)."""
     if not variant:
         return original
 
@@ -47,7 +49,11 @@ def _variant(original, variant: dict):
             x = sp.csr_matrix((np.full(int(keep.sum()), 1.0 / np.sqrt(c)), (row[keep], x.indices[keep])), shape=x.shape)
         else:
             x = sp.diags(1.0 / np.sqrt(np.maximum(np.diff(x.indptr), 1))) @ x
-        return (x.T @ x).toarray()
+        c = (x.T @ x).toarray()
+        if variant.get("offdiag"):  # the diagonal is not released: the upper triangle's sensitivity falls to
+            np.fill_diagonal(c, 0.0)  # sqrt((k - 1) / 2k) < 1 / sqrt 2, so scaling by sqrt 2 keeps it <= 1
+            c *= np.sqrt(2.0)
+        return c
 
     return cooc
 
