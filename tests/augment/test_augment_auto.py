@@ -16,9 +16,9 @@ from recgan.augment.pipeline import _Candidate, _Carve, _decide
 from recgan.cli.main import main
 from recgan.data.interactions import Interactions
 
-TINY = {"generator_params": {"epochs": 4, "g_hidden": (16,), "d_hidden": (8,)}, "synth_params": {"epochs": 2}}
+TINY = {"generator_params": {"epochs": 4, "g_hidden": (16,), "d_hidden": (8,)}, "synth_params": {"epochs": 2, "pretrain_epochs": 3}}
 TINY_ARGS = ["--generator-param", "epochs=4", "--generator-param", "g_hidden=16", "--generator-param", "d_hidden=8",
-             "--synth-param", "epochs=2"]
+             "--synth-param", "epochs=2", "--synth-param", "pretrain_epochs=3"]
 
 
 def block_frame(n_blocks: int = 6, users_per_block: int = 6, block: int = 5) -> pd.DataFrame:
