@@ -74,7 +74,7 @@ def test_dp_fit_states_epsilon(files, capsys):
 
 @pytest.mark.parametrize("argv, msg", [
     (["synth", "fit", "--train", "no-such.tsv", "--out", "x"], "no such file"),
-    (["synth", "fit", "--train", "{train}", "--generator", "vae", "--dp-epsilon", "1", "--out", "x"], "only the gan"),
+    (["synth", "fit", "--train", "{train}", "--generator", "vae", "--dp-epsilon", "1", "--out", "x"], "has no private mode"),
     (["synth", "fit", "--train", "{train}", "--dp-delta", "1e-5", "--out", "x"], "needs --dp-epsilon"),
     (["synth", "fit", "--train", "{train}", "--param", "bogus=1", "--out", "x"], "unknown parameter"),
     (["synth", "fit", "--train", "{train}", "--temperature", "cold", "--out", "x"], "--temperature"),

@@ -20,7 +20,6 @@ from recgan.cli.common import (
 from recgan.errors import RecganError
 from recgan.io import check_replaceable
 
-GENERATORS = ("gan", "vae", "independent", "randomised-response")
 UTILITY_MAX_ITEMS = 20_000
 """Above this catalogue size the temperature choice skips its (informational) EASE utility column."""
 
@@ -127,24 +126,31 @@ def cmd_fit(args: argparse.Namespace) -> int:
     check_replaceable(args.out, "synthesizer")  # before any work
     if args.resume and not (Path(args.resume) / "checkpoint.json").is_file():
         raise RecganError(f"--resume {args.resume}: no checkpoint.json there (give the checkpoint's 'last' folder)")
+    from recgan.synth import REGISTRY
+
+    cls = REGISTRY.get(args.generator)
+    fields = cls.config_class.model_fields  # what a generator can do is what its typed config offers
     params = parse_params(args.param)
     params["seed"] = args.seed
     if args.epochs is not None:
-        if args.generator == "independent":
-            raise RecganError("--epochs: the independent sampler is not trained by epochs")
+        if "epochs" not in fields:
+            raise RecganError(f"--epochs: generator {args.generator!r} is not trained by epochs")
         params["epochs"] = args.epochs
     if args.dp_delta is not None and args.dp_epsilon is None:
         raise RecganError("--dp-delta needs --dp-epsilon")
     if args.dp_epsilon is not None:
-        if args.generator not in ("gan", "randomised-response"):
-            raise RecganError(f"--dp-epsilon: only the gan generator and the randomised-response control are "
-                              f"private (not {args.generator!r})")
+        if "dp_epsilon" not in fields:
+            private = [n for n, c in REGISTRY.items() if "dp_epsilon" in c.config_class.model_fields]
+            raise RecganError(f"--dp-epsilon: generator {args.generator!r} has no private mode; private "
+                              f"generators: {', '.join(private)}")
         if args.dp_epsilon <= 0:
             raise RecganError(f"--dp-epsilon must be > 0, got {args.dp_epsilon}")
         params["dp_epsilon"] = args.dp_epsilon
         if args.dp_delta is not None:
             if not 0 < args.dp_delta < 1:
                 raise RecganError(f"--dp-delta must be in (0, 1), got {args.dp_delta}")
+            if "dp_delta" not in fields:
+                raise RecganError(f"--dp-delta: generator {args.generator!r} takes no delta (pure epsilon-DP)")
             params["dp_delta"] = args.dp_delta
     auto = str(args.temperature).strip().lower() == "auto"
     if not auto:
@@ -154,7 +160,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             raise RecganError(f"--temperature must be a positive number or auto, got {args.temperature!r}") from None
         if not params["temperature"] > 0:
             raise RecganError(f"--temperature must be a positive number or auto, got {args.temperature!r}")
-    auto = auto and args.generator not in ("independent", "randomised-response") and args.dp_epsilon is None
+    auto = auto and cls.calibrates_temperature and args.dp_epsilon is None
     synth = make_synthesizer(args.generator, **params)  # validates parameters before reading data
     data = load_data_args(args)
     _log(f"data: {data}")

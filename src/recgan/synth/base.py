@@ -75,6 +75,9 @@ class Synthesizer(ABC):
 
     name: ClassVar[str] = "base"
     config_class: ClassVar[type[SynthConfig]] = SynthConfig
+    calibrates_temperature: ClassVar[bool] = True
+    """``synth fit --temperature auto`` chooses this generator's sampling temperature on a development split
+    (False for generators whose samples do not sharpen with a temperature, or whose release is private)."""
 
     def __init__(self, config: SynthConfig | None = None, **params: Any) -> None:
         if config is None:

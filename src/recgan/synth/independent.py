@@ -26,6 +26,7 @@ class IndependentSampler(Synthesizer):
     """Independent baseline: item popularity x user activity, no item-item structure."""
 
     name = "independent"
+    calibrates_temperature = False  # draws from fixed marginals: nothing to sharpen
     config_class = IndependentConfig
 
     def _fit(self, mats: list[sp.csr_matrix], counts: np.ndarray) -> None:
