@@ -83,6 +83,7 @@ class RandomisedResponseSynthesizer(Synthesizer):
     """Randomised response on bounded profiles (see the module docstring): the non-GAN DP control."""
 
     name = "randomised-response"
+    calibrates_temperature = False  # a private release: no choice may read the real data
     config_class = RandomisedResponseConfig
 
     def _private(self) -> bool:
