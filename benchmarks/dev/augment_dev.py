@@ -30,8 +30,8 @@ from recgan.augment.core import (
     top_unseen,
 )
 from recgan.augment.pipeline import tune_ease
+from recgan.core.validation import validation_scores
 from recgan.models.base import get_model_class
-from recgan.training.validation import validation_scores
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 PAIRS = ((2, 0.5), (5, 0.5), (10, 0.2), (10, 0.5), (10, 1.0))

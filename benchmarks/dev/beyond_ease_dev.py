@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from recgan.core.trainer import TrainingOptions
+
 SHARED = Path(os.environ.get("RECGAN_SHARED", Path(__file__).resolve().parents[3] / "shared"))
 EASE_GRID = [50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0]
 
@@ -47,10 +49,10 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
 
+    from recgan.core.validation import validation_scores
     from recgan.data.splits import load_split, validation_carve
     from recgan.models.base import get_model_class
     from recgan.models.ease import EASE
-    from recgan.training.validation import validation_scores
 
     split = load_split(SHARED / "benchmarks" / "splits" / args.dataset)
     carve = validation_carve(split.train)  # the seed and fraction fit_model uses
@@ -82,8 +84,7 @@ def main() -> None:
     for label, (name, params) in json.loads(args.variants).items():
         t0 = time.perf_counter()
         m = get_model_class(name)(**params)
-        m.driver_options = {"progress": False}
-        m.fit(carve.train, carve.test)
+        m.fit(carve.train, carve.test, options=TrainingOptions(**{"progress": False}))
         curve = [(0, m.info.get("start_val", {}).get("val_ndcg@20"))] + [
             (h.get("epoch"), h.get("val_ndcg@20")) for h in m.history if h.get("val_ndcg@20") is not None]
         best = m.info.get("training", {}).get("best_epoch")

@@ -26,9 +26,10 @@ from synth import load, user_split
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from recgan.core.runtime import dense_batch
 from recgan.reports.utility import tstr
 from recgan.synth import VAESynthesizer
-from recgan.synth.base import dense_batch, log_popularity
+from recgan.synth.base import log_popularity
 from recgan.synth.sampler import N_LEVELS, Funnel
 
 
