@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from recgan import __version__
@@ -44,6 +45,11 @@ def _long_running(args: argparse.Namespace) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before torch loads: OpenMP threads that wait for work sleep instead of spinning. Left to libgomp's default
+    # (spin, then sleep), every parallel op waits until all of torch's threads hold a core at once: on 2 cores at
+    # load 10 a behaviour-GAN epoch took 23.3 s, 1.54 s with PASSIVE, 1.06 s with one thread
+    # (benchmarks/dev/omp_wait_probe.py). A value the user set wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
