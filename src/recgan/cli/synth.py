@@ -173,11 +173,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     calibration = None
     if auto:
-        from recgan.reports.synth_calibration import MAX_DCR_P, choose_temperature
+        from recgan.reports.synth_calibration import MAX_DCR_P, TEMPERATURE_GRID, choose_temperature
 
         small = data.n_items <= UTILITY_MAX_ITEMS  # the utility column fits EASE (items x items)
         _log(f"plan: two fits of the {args.generator} generator: the temperature choice (a fit on 80 % of the "
-             f"{data.n_users} users, then samples at 6 temperatures measured against the other 20 %), then the fit "
+             f"{data.n_users} users, then samples at {len(TEMPERATURE_GRID)} temperatures measured against the other "
+             "20 %), then the fit "
              "on all users, about as long again ('--temperature 1' skips the choice)")
         chosen, table = choose_temperature(lambda: make_synthesizer(args.generator, **params), data, seed=args.seed,
                                            utility=small, log=_log)
@@ -300,7 +301,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     sets: dict[str, Interactions] = {name: synthetic}
     generators = {name: model} if model is not None else {}
     statements = {name: privacy} if privacy else {}
-    shadow_sets = len(sets) + (0 if args.no_baselines else 2) + 2  # + the real-holdout and copy reference rows
+    baselines = [] if args.no_baselines else [c for c in (IndependentSampler, VAESynthesizer) if c.name not in sets]
+    shadow_sets = len(sets) + len(baselines) + 2  # + the real-holdout and copy reference rows
     vae_epochs = args.baseline_epochs or VAESynthesizer.config_class().epochs
     _log("plan: " + ("" if args.no_baselines else
                      f"the two baselines (independent sampler: seconds; VAE: {vae_epochs} epochs"
