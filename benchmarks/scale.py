@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -74,6 +75,27 @@ def run_cfgan(work: Path, log: Path, items: int, extra: list[str]) -> dict:
         r["epoch_s"] = round(json.loads(tl.read_text().splitlines()[0])["seconds"], 1)
     r["cmd"] = r["cmd"].replace(RECGAN, "recgan")
     return r
+
+
+def run_load_only(work: Path, log: Path, items: int, extra: list[str]) -> dict:
+    """The cfgan-large command of :func:`run_cfgan`, stopped once it has printed its ``data: ... (Ns)`` line:
+    the load time of that very command (reading the log, ids, CSR matrices), without the epoch."""
+    model = work / f"cfgan-large-i{items}"
+    cmd = [RECGAN, "train", "--train", str(log), "--model", "cfgan-large", "--epochs", "1", "--no-early-stopping",
+           "--quiet", *[a for p in TRAIN_PARAMS + extra for a in ("--param", p)], "--out", str(model)]
+    print("$", shlex.join(cmd), "(stopped after loading)", flush=True)
+    load1 = os.getloadavg()[0]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    out = {"cmd": shlex.join(["recgan", *cmd[1:]]), "load_s": None, "data": None}
+    for line in proc.stderr:
+        m = re.search(r"data: Interactions\((.*?)\)\s+\(([\d.]+)s\)", line)
+        if m:
+            out["data"], out["load_s"] = m.group(1), float(m.group(2))
+            break
+    proc.terminate()
+    proc.wait()
+    out["load_average"] = round(max(load1, os.getloadavg()[0]), 1)
+    return out
 
 
 def run_synth(work: Path, log: Path, items: int, users: int, extra: list[str]) -> dict:
@@ -220,6 +242,8 @@ def main() -> None:
     ap.add_argument("--synth-users", type=int, default=0, help="also fit the synthesizer on this many users")
     ap.add_argument("--synth-param", action="append", default=[], help="synthesizer parameter")
     ap.add_argument("--no-cfgan", action="store_true")
+    ap.add_argument("--load-only", action="store_true",
+                    help="run the cfgan-large command only until it has loaded the log; print the load time")
     ap.add_argument("--accuracy-epochs", type=int, default=0,
                     help="also compare cfgan (user) and cfgan-large on ml-100k-p1 for this many epochs")
     ap.add_argument("--seed", type=int, default=0)
@@ -236,6 +260,9 @@ def main() -> None:
         write_section(res, args.users, args.interactions)
     for items in [int(x) for x in args.items.split(",") if x]:
         log, sim_cmd = ensure_log(work, args.users, items, args.interactions, reuse)
+        if args.load_only:
+            print(json.dumps({**run_load_only(work, log, items, args.param), "simulate": sim_cmd}), flush=True)
+            continue
         if not args.no_cfgan:
             r = run_cfgan(work, log, items, args.param)
             res[f"cfgan:{items}:{args.users}"] = {**r, "simulate": sim_cmd, "invocation": invocation}
