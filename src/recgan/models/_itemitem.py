@@ -24,6 +24,25 @@ def keep_topk_per_column(W: np.ndarray, k: int) -> sp.csr_matrix:
     return M
 
 
+def topk_per_column_blocked(column_block, n: int, k: int, block: int = 2048) -> sp.csr_matrix:
+    """:func:`keep_topk_per_column` of an (n, n) matrix given one dense column block at a time:
+    ``column_block(c0, c1)`` returns columns c0..c1 as an (n, c1 - c0) float32 array (its diagonal entries
+    already zeroed by the caller). Memory: one block plus the result."""
+    k = min(k, n)
+    rows, cols, vals = [], [], []
+    for c0 in range(0, n, block):
+        c1 = min(c0 + block, n)
+        S = column_block(c0, c1)
+        idx = np.argpartition(-S, k - 1, axis=0)[:k]
+        rows.append(idx.ravel())
+        cols.append(np.broadcast_to(np.arange(c0, c1), idx.shape).ravel())
+        vals.append(np.take_along_axis(S, idx, axis=0).ravel())
+    M = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n),
+                      dtype=np.float32)
+    M.eliminate_zeros()
+    return M
+
+
 def sparse_dense_product(A: sp.csr_matrix, W: np.ndarray) -> np.ndarray:
     """A @ W for a CSR (n, m) and a dense (m, p) float32 array: torch's multi-threaded sparse kernel (scipy's
     runs on one core), float32 (n, p)."""

@@ -7,10 +7,11 @@ score(u, j) = sum over the user's items i of sim(i, j).
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from pydantic import Field
 
 from recgan.data.interactions import Interactions
-from recgan.models._itemitem import ItemItemModel, keep_topk_per_column
+from recgan.models._itemitem import ItemItemModel, topk_per_column_blocked
 from recgan.models.base import Config, register
 
 
@@ -30,9 +31,16 @@ class ItemKNN(ItemItemModel):
     tune_grid = {"neighbours": [50, 100, 200, 400], "shrink": [0.0, 10.0, 50.0]}
 
     def _fit(self, data: Interactions, valid: Interactions | None) -> None:
-        X = data.X  # interaction weights (1.0 for plain implicit data; augmentation may down-weight)
-        G = (X.T @ X).toarray().astype(np.float32)
-        norms = np.sqrt(np.diag(G)).astype(np.float32)
-        S = G / (np.outer(norms, norms) + self.config.shrink + 1e-9)
-        np.fill_diagonal(S, 0.0)
-        self.W_ = keep_topk_per_column(S, self.config.neighbours)
+        X = sp.csr_matrix(data.X, dtype=np.float32)  # interaction weights (augmentation may down-weight)
+        XT = sp.csr_matrix(X.T)
+        Xc = sp.csc_matrix(X)
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(0)).ravel()).astype(np.float32)
+        shrink = self.config.shrink
+
+        def block(c0: int, c1: int) -> np.ndarray:  # cosine similarity columns c0..c1, (n, c1 - c0)
+            G = (XT @ Xc[:, c0:c1]).toarray()
+            S = G / (np.outer(norms, norms[c0:c1]) + shrink + 1e-9)
+            S[np.arange(c0, c1), np.arange(c1 - c0)] = 0.0
+            return S.astype(np.float32, copy=False)
+
+        self.W_ = topk_per_column_blocked(block, X.shape[1], self.config.neighbours)

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from recgan.data.interactions import Interactions
-from recgan.models._itemitem import ItemItemModel, keep_topk_per_column
+from recgan.models._itemitem import ItemItemModel, topk_per_column_blocked
 from recgan.models.base import Config, register
 
 
@@ -40,7 +40,12 @@ class RP3beta(ItemItemModel):
         if self.config.alpha != 1.0:
             Pui = Pui.power(self.config.alpha)
             Piu = Piu.power(self.config.alpha)
-        W = (Piu @ Pui).toarray().astype(np.float32)
-        W /= np.power(np.maximum(di, 1), self.config.beta)[None, :].astype(np.float32)
-        np.fill_diagonal(W, 0.0)
-        self.W_ = keep_topk_per_column(W, self.config.neighbours)
+        Piu, Pui = sp.csr_matrix(Piu), sp.csc_matrix(Pui)
+        pop = np.power(np.maximum(di, 1), self.config.beta)
+
+        def block(c0: int, c1: int) -> np.ndarray:  # transition columns c0..c1, (n, c1 - c0)
+            W = (Piu @ Pui[:, c0:c1]).toarray() / pop[None, c0:c1]
+            W[np.arange(c0, c1), np.arange(c1 - c0)] = 0.0
+            return W.astype(np.float32, copy=False)
+
+        self.W_ = topk_per_column_blocked(block, X.shape[1], self.config.neighbours)
