@@ -1,0 +1,144 @@
+"""Gowalla product benchmark: recgan on LightGCN's public Gowalla split (29,858 users x 40,981 items), beside
+LightGCN's published figure. Each model is one ``recgan train`` (``--tune``: the model's grid on a validation
+carve of train, PROTOCOL.md) and one ``recgan recommend --users all -k 50``, each under ``/usr/bin/time -v``
+(wall seconds, peak RSS of the whole process); the top-50 lists are then scored against test.tsv by
+PROTOCOL.md (full ranking, train items excluded, binary relevance). Writes benchmarks/results/91-gowalla.md.
+
+    python benchmarks/gowalla.py --models ease,ease-approx,itemknn,rp3beta --work /tmp/recgan-gowalla
+    python benchmarks/gowalla.py --models ease --fixed --param ease:l2=500 --work /tmp/recgan-gowalla
+
+Runs are cached in WORK/results.json (one entry per model and settings), so models can be added one at a
+time; the section is rewritten from all cached runs after each one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "91-gowalla.md"
+SPLIT = ROOT.parent / "shared" / "benchmarks" / "splits" / "gowalla"
+RECGAN = str(Path(sys.executable).with_name("recgan"))
+PUBLISHED = {"LightGCN (paper, best epoch chosen on test)": (0.1830, 0.1554)}
+MODELS = {  # name -> recgan train arguments
+    "ease": ["--model", "ease"],
+    "ease-approx": ["--model", "ease", "--param", "solver=approx"],
+    "itemknn": ["--model", "itemknn"],
+    "rp3beta": ["--model", "rp3beta"],
+    "multvae": ["--model", "multvae"],
+    "bpr": ["--model", "bpr"],
+}
+
+
+def timed(cmd: list[str], log: Path) -> dict:
+    """Run ``cmd`` under /usr/bin/time -v; wall seconds, peak RSS (GB), exit code; its output to ``log``."""
+    print("$", shlex.join(cmd), flush=True)
+    t = time.perf_counter()
+    with open(log, "w") as fh:
+        rc = subprocess.run(["/usr/bin/time", "-v", *cmd], stdout=fh, stderr=subprocess.STDOUT).returncode
+    text = log.read_text()
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+    cpu = [float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", text)]
+    return {"rc": rc, "wall_s": round(time.perf_counter() - t, 1), "cpu_s": round(sum(cpu), 1),
+            "peak_rss_gb": round(int(rss.group(1)) / 1024**2, 2) if rss else None,
+            "cmd": shlex.join(["recgan", *cmd[1:]] if cmd[0] == RECGAN else cmd)}
+
+
+def score(recs: Path, test: Path) -> dict:
+    """PROTOCOL.md metrics of a ``recgan recommend`` TSV (user item rank score) against ``test``."""
+    from recgan.data.loaders import load_interactions, read_frame
+    from recgan.evaluation.evaluator import evaluate_lists
+
+    df = read_frame(recs, columns=["user", "item", "rank", "score"])
+    rep = evaluate_lists(df, load_interactions(test))
+    return {k: round(rep[k], 4) for k in ("recall@20", "ndcg@20", "precision@20", "recall@10", "ndcg@10")}
+
+
+def run(work: Path, name: str, params: list[str], tune: bool) -> dict:
+    tag = name + ("" if not params else ":" + ",".join(params)) + (":tune" if tune else "")
+    folder = work / re.sub(r"[^\w.=-]+", "_", tag)
+    model, recs = folder / "model", folder / "recs.tsv"
+    folder.mkdir(parents=True, exist_ok=True)
+    train = [RECGAN, "train", "--train", str(SPLIT / "train.tsv"), *MODELS[name],
+             *[a for p in params for a in ("--param", p)], *(["--tune"] if tune else []), "--out", str(model)]
+    r = {"model": name, "params": params, "tune": tune, "train": timed(train, folder / "train.log")}
+    text = (folder / "train.log").read_text()
+    m = re.search(r"params: (\{.*\})", text)
+    r["chosen"] = json.loads(m.group(1)) if m else None
+    m = re.search(r"EASE solver: (\w+)", text)
+    r["solver"] = m.group(1) if m else None
+    r["tuning"] = re.findall(r"tune \S+ (\{.*?\}): valid ndcg@20 = ([\d.]+)", text)
+    if r["train"]["rc"] == 0:
+        r["recommend"] = timed([RECGAN, "recommend", "--model", str(model), "--users", "all", "-k", "50",
+                                "--out", str(recs)], folder / "recommend.log")
+        if r["recommend"]["rc"] == 0:
+            r["test"] = score(recs, SPLIT / "test.tsv")
+    return {tag: r}
+
+
+def write_section(res: dict, invocations: list[str]) -> None:
+    rows = []
+    for _tag, r in sorted(res.items(), key=lambda kv: -(kv[1].get("test", {}).get("ndcg@20") or 0)):
+        t, tr, rc = r.get("test", {}), r["train"], r.get("recommend", {})
+        chosen = {k: v for k, v in (r.get("chosen") or {}).items() if k != "seed"}
+        rows.append(
+            f"| {r['model']}{' (' + r['solver'] + ')' if r.get('solver') else ''} | {'tuned' if r['tune'] else 'fixed'}: "
+            f"{json.dumps(chosen)} | {t.get('recall@20', '-')} | {t.get('ndcg@20', '-')} | {tr['wall_s']} | "
+            f"{tr['cpu_s']} | {tr['peak_rss_gb']} | {rc.get('wall_s', '-')} | {rc.get('peak_rss_gb', '-')} | "
+            f"`{tr['cmd']}` then `{rc.get('cmd', '-')}` |")
+    pub = "\n".join(f"| {k} | published | {a} | {b} | | | | | | |" for k, (a, b) in PUBLISHED.items())
+    OUT.write_text(f"""## Gowalla: recgan on LightGCN's public split (29,858 users x 40,981 items)
+
+Commands: {', '.join(f'`{c}`' for c in invocations)}.
+
+Train = `../shared/benchmarks/splits/gowalla/train.tsv` (810,128 interactions), test = its test.tsv (217,242),
+read once after training. `--tune` chooses the model's grid point on a validation carve of train (20 % per
+user, PROTOCOL.md); the final model is fitted on all of train. Lists: `recgan recommend --users all -k 50`
+(full ranking over the 40,981 train items, train items excluded), scored by recgan's `evaluate_lists`
+(binary relevance, users with a test item). Wall s and peak RSS GB: `/usr/bin/time -v` of each whole
+process; CPU s = user + system seconds of the training process. The machine is the shared 2-core box with
+24 GB, with other jobs running (load average 4-15 during these runs): wall seconds are upper bounds, CPU
+seconds tell the work. LightGCN's figure is the paper's, with the best epoch chosen on test.
+
+| model | settings | Recall@20 | NDCG@20 | train wall s | train CPU s | train peak RSS GB | recommend wall s | recommend peak RSS GB | commands |
+|---|---|---|---|---|---|---|---|---|---|
+{pub}
+{chr(10).join(rows)}
+""")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--models", default="ease,ease-approx,itemknn,rp3beta", help=f"comma list of {sorted(MODELS)}")
+    ap.add_argument("--param", action="append", default=[], metavar="MODEL:KEY=VALUE", help="a fixed setting")
+    ap.add_argument("--fixed", action="store_true", help="no --tune: the defaults plus --param settings")
+    ap.add_argument("--work", default="/tmp/recgan-gowalla")
+    args = ap.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    cache = work / "results.json"
+    res = json.loads(cache.read_text()) if cache.exists() else {}
+    inv_path = work / "invocations.json"
+    invocations = json.loads(inv_path.read_text()) if inv_path.exists() else []
+    invocation = "python benchmarks/gowalla.py " + shlex.join(sys.argv[1:])
+    if invocation not in invocations:
+        invocations.append(invocation)
+    inv_path.write_text(json.dumps(invocations))
+    for name in [m for m in args.models.split(",") if m]:
+        if name not in MODELS:
+            raise SystemExit(f"unknown model {name!r}; known: {sorted(MODELS)}")
+        params = [p.split(":", 1)[1] for p in args.param if p.split(":", 1)[0] == name]
+        res.update(run(work, name, params, not args.fixed))
+        cache.write_text(json.dumps(res, indent=1))
+        write_section(res, invocations)
+
+
+if __name__ == "__main__":
+    main()
