@@ -82,6 +82,27 @@ def noise_for_epsilon(epsilon: float, delta: float, q: float, steps: int, aux_si
     return hi
 
 
+def release_sigma_for_epsilon(epsilon: float, delta: float, aux_sigmas: list[float]) -> float:
+    """Smallest noise multiplier (to 1 %) of one more Gaussian release (sensitivity 1, sample rate 1) whose
+    composition with the ``aux_sigmas`` releases keeps epsilon <= ``epsilon`` at ``delta`` (no DP-SGD step):
+    the spectral start's noise when it spends the whole budget the auxiliary releases leave. A function of
+    (epsilon, delta, aux_sigmas) only, never of the data."""
+    if composed_epsilon(1e4, 1.0, 0, aux_sigmas + [1e4], delta) > epsilon:
+        raise RecganError(
+            f"epsilon {epsilon} is too small: the activity histograms and popularity prior alone spend more "
+            f"(raise dp_aux_sigma or epsilon)")
+    lo, hi = 0.05, 1e4
+    if composed_epsilon(1e4, 1.0, 0, aux_sigmas + [lo], delta) <= epsilon:
+        return lo
+    while hi / lo > 1.01:
+        mid = math.sqrt(lo * hi)
+        if composed_epsilon(1e4, 1.0, 0, aux_sigmas + [mid], delta) <= epsilon:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
 def private_log_popularity(mats: list[sp.csr_matrix], sigma: float, rng: np.random.Generator,
                            smoothing: float = 1.0) -> np.ndarray:
     """(channels, items) log item frequencies released with the Gaussian mechanism: each user's profile
@@ -93,6 +114,26 @@ def private_log_popularity(mats: list[sp.csr_matrix], sigma: float, rng: np.rand
     return np.log(pop / pop.sum(1, keepdims=True)).astype(np.float32)
 
 
+def check_budget(epsilon: float, delta: float, n_users: int) -> None:
+    """One-line errors for a budget no accounting should accept: epsilon <= 0 (or not finite), delta outside
+    (0, 1), or delta >= 1 / users (such a delta allows releasing a random user's data outright)."""
+    if not (math.isfinite(epsilon) and epsilon > 0) or not 0 < delta < 1:
+        raise RecganError(f"need epsilon > 0 and 0 < delta < 1, got epsilon={epsilon}, delta={delta}")
+    if delta >= 1.0 / max(n_users, 1):
+        raise RecganError(f"delta {delta:g} must be below 1 / training users = {1 / max(n_users, 1):.3g} (a delta "
+                          "that large allows releasing one user's data outright); use a smaller --dp-delta")
+
+
+def accounting_line(statement: dict) -> str:
+    """One line of a DP statement's accounting: each release's noise multiplier, the total epsilon, delta."""
+    rel = statement.get("releases") or []
+    parts = [f"{r['release']} sigma {r['noise_multiplier']:.3g}"
+             + (f" x {r['steps']} steps at rate {r['sample_rate']:.3g}" if r.get("steps") else "") for r in rel]
+    return (f"epsilon {statement['epsilon']:.3g} spent of {statement.get('target_epsilon', statement['epsilon']):.3g}"
+            f" at delta {statement['delta']:.3g} ({statement.get('accountant', 'rdp')})"
+            + (": " + ", ".join(parts) if parts else ""))
+
+
 class DPDiscriminator:
     """Plans and runs DP-SGD for one discriminator with Opacus.
 
@@ -101,13 +142,11 @@ class DPDiscriminator:
     """
 
     def __init__(self, *, n_users: int, batch: int, epochs: int, epsilon: float, delta: float,
-                 max_grad_norm: float, aux_sigmas: list[float]) -> None:
-        if epsilon <= 0 or not 0 < delta < 1:
-            raise RecganError(f"need epsilon > 0 and 0 < delta < 1, got epsilon={epsilon}, delta={delta}")
-        if delta > 1.0 / n_users:
-            warnings.warn(f"delta {delta} exceeds 1/users = {1 / n_users:.2g}: a weak guarantee", stacklevel=2)
+                 max_grad_norm: float, aux_sigmas: list[float], aux_names: list[str] | None = None) -> None:
+        check_budget(epsilon, delta, n_users)
         self.n_users, self.epsilon, self.delta = n_users, float(epsilon), float(delta)
         self.max_grad_norm, self.aux_sigmas = float(max_grad_norm), list(aux_sigmas)
+        self.aux_names = list(aux_names) if aux_names is not None else [f"release {i + 1}" for i in range(len(aux_sigmas))]
         # Opacus' Poisson loader runs len(loader) = ceil(users / batch) steps per epoch at rate 1 / len(loader)
         self.batch = max(1, min(batch, n_users))
         self.steps_per_epoch = math.ceil(n_users / self.batch)
@@ -173,11 +212,17 @@ class DPDiscriminator:
         return _epsilon(hist + [(s, 1.0, 1) for s in self.aux_sigmas], self.delta)
 
     def statement(self) -> dict:
+        releases = [{"release": n, "noise_multiplier": round(float(s), 4), "sensitivity": 1.0}
+                    for n, s in zip(self.aux_names, self.aux_sigmas, strict=True)]
+        if self.steps:
+            releases.append({"release": "discriminator (DP-SGD)", "noise_multiplier": round(self.noise_multiplier, 4),
+                             "sample_rate": self.q, "steps": self.steps, "max_grad_norm": self.max_grad_norm})
         return {
             "dp": True, "unit": "user", "epsilon": round(self.spent(), 4), "delta": self.delta,
-            "target_epsilon": self.epsilon, "noise_multiplier": round(self.noise_multiplier, 4),
+            "target_epsilon": self.epsilon,
+            "noise_multiplier": round(self.noise_multiplier, 4) if self.steps else None,  # no DP-SGD step: none
             "sample_rate": self.q, "steps": self.steps, "max_grad_norm": self.max_grad_norm,
-            "aux_releases_sigma": self.aux_sigmas, "accountant": "rdp (opacus)",
+            "aux_releases_sigma": self.aux_sigmas, "releases": releases, "accountant": "rdp (opacus)",
             "released": "generator weights, activity histograms (noised)",
             "public": "item catalogue, behaviour names, number of training users, hyper-parameters",
         }

@@ -26,7 +26,9 @@ the generator's weights (the EMA generator is what is released), and the collaps
 Differential privacy (``dp_epsilon``): the discriminator is trained with DP-SGD at user level through
 :mod:`recgan.synth.dp` (Opacus, Poisson sampling, RDP accountant); the activity histograms, the initial
 popularity prior and the spectral start's co-occurrence matrix are released with the Gaussian mechanism and
-composed in the same accountant. Packing and
+composed in the same accountant. By default under DP the spectral start is the whole private release (no
+DP-SGD epoch): the off-diagonal co-occurrence of the 700 most popular items (by the noised prior), each
+profile normalised within them, with the noise that spends what the auxiliary releases leave. Packing and
 the gradient penalty are per-example incompatible with DP-SGD, so DP uses ``pac=1`` and the non-saturating
 loss. Only the generator is saved.
 """
@@ -79,7 +81,9 @@ def real_coverage(X: sp.csr_matrix, n: int = 256, k: int = 20, seed: int = 12345
 class GANConfig(SynthConfig):
     epochs: int | None = Field(None, ge=0)
     """Adversarial passes of the discriminator over the training users. None: 10 after the VAE warm start
-    (``pretrain_epochs`` > 0), 150 from scratch (always from scratch under DP)."""
+    (``pretrain_epochs`` > 0) or the spectral start, 150 from scratch; under DP 0 after the spectral start
+    (the release of the start spends the whole budget: measured, DP-SGD epochs after it did not pay for their
+    share of epsilon), 150 from scratch."""
     train_batch: int = Field(64, ge=1)
     """Real users per discriminator step (the expected batch under DP's Poisson sampling)."""
     n_critic: int = Field(1, ge=1)
@@ -130,10 +134,22 @@ class GANConfig(SynthConfig):
     popularity prior, DP-noised under DP); the others start with a zero embedding."""
     spectral_scale: float = Field(3.0, ge=0)
     """Scale, in logit units, of the spectral start's linear part (its per-item standard deviation)."""
+    spectral_diagonal: bool | None = None
+    """Keep the co-occurrence matrix's diagonal in the spectral start. None: kept without DP; under DP not
+    released, the off-diagonal part scaled by sqrt 2 at the same L2 sensitivity 1 (about sqrt 2 more signal
+    per unit of noise; :mod:`recgan.synth.spectral`)."""
+    spectral_within_items: bool | None = None
+    """Normalise each profile to unit norm within the spectral start's items (True) or over the whole
+    catalogue (False: mass on the other items is lost). None: False without DP, True under DP."""
+    dp_spectral_items: int = Field(700, ge=1)
+    """Under DP, ``spectral_items`` is this instead (fewer, more popular items: less noise per unit of
+    signal; 700 chosen on a development carve of ml-1m's training users, docs/privacy.md)."""
     dp_spectral_sigma: float | None = Field(None, ge=0)
     """Noise std of the spectral start's release of the co-occurrence matrix under DP (L2 sensitivity 1).
-    None: 7 / epsilon, kept within [0.5, 20] (at epsilon 10 this release alone, with the two auxiliary ones,
-    spends epsilon 8.2 of the 10; DP-SGD gets the rest)."""
+    None: with no DP-SGD epoch (the default under DP), the smallest noise (to 1 %) whose composition with the
+    auxiliary releases keeps the accountant's epsilon <= ``dp_epsilon`` (:func:`recgan.synth.dp.
+    release_sigma_for_epsilon`; 4.3 / 1.6 / 0.59 at epsilon 1 / 3 / 10 with delta 1e-5); with DP-SGD epochs,
+    7 / epsilon kept within [0.5, 20] (DP-SGD gets the rest of the budget)."""
     pretrain_epochs: int = Field(60, ge=0)
     """Warm start (VAE-GAN): before adversarial training, train the generator for this many epochs as the
     decoder of a Mult-VAE (:mod:`recgan.synth.vae`, same widths) and sample its noise through the VAE's
@@ -256,10 +272,14 @@ class BehaviourSynthesizer(TorchTrainable, Synthesizer):
             order = np.arange(n_items)
         else:
             order = np.argsort(-np.asarray(union_profiles(mats).sum(0)).ravel(), kind="stable")
-        order = order[: min(cfg.spectral_items, n_items)]
+        private = self._private()
+        order = order[: min(cfg.dp_spectral_items if private else cfg.spectral_items, n_items)]
         rank = min(cfg.spectral_rank or cfg.emb, cfg.emb, cfg.z_dim)
+        diagonal = cfg.spectral_diagonal if cfg.spectral_diagonal is not None else not private
+        within = cfg.spectral_within_items if cfg.spectral_within_items is not None else private
         t0 = time.perf_counter()
-        v, lam = spectral_basis(mats, rank=rank, items=order, sigma=sigma, rng=rng)
+        v, lam = spectral_basis(mats, rank=rank, items=order, sigma=sigma, rng=rng, within_items=within,
+                                diagonal=diagonal)
         w = linear_generator(lam, n, n_items, cfg.spectral_scale)
         r, emb, dev = len(lam), cfg.emb, G.item_emb.device
         diag = torch.arange(r, device=dev)
@@ -271,7 +291,8 @@ class BehaviourSynthesizer(TorchTrainable, Synthesizer):
             G.skip.weight.zero_()
             for c in range(G.n_channels):
                 G.skip.weight[c * emb + diag, diag] = torch.from_numpy(w).float().to(dev)
-        return {"rank": r, "items": len(order), "sigma": sigma, "seconds": round(time.perf_counter() - t0, 3),
+        return {"rank": r, "items": len(order), "sigma": sigma, "diagonal": diagonal, "within_items": within,
+                "seconds": round(time.perf_counter() - t0, 3),
                 "eigenvalue_share": float(lam.sum() / max(n, 1))}
 
     # ------------------------------------------------------------------ training
@@ -307,7 +328,12 @@ class BehaviourSynthesizer(TorchTrainable, Synthesizer):
             raise RecganError(f"init must be vae, spectral or none, got {cfg.init!r}")
         warm = cfg.init == "vae" and cfg.pretrain_epochs > 0 and not private
         spectral = cfg.init == "spectral"
-        epochs = cfg.epochs if cfg.epochs is not None else (10 if warm or spectral else 150)
+        if private:  # a budget no accounting can meet: one line before any data is read
+            from recgan.synth.dp import check_budget
+
+            check_budget(cfg.dp_epsilon, cfg.dp_delta, n)
+        epochs = cfg.epochs if cfg.epochs is not None else (
+            (0 if private else 10) if spectral else (10 if warm else 150))
         lr_g = cfg.lr_g if cfg.lr_g is not None else (2e-5 if warm or spectral else 1e-3)
         if min(epochs, cfg.pretrain_epochs) < 0 or lr_g <= 0:
             raise RecganError(f"epochs and pretrain_epochs must be >= 0 and lr_g > 0 (got {epochs}, "
@@ -321,18 +347,25 @@ class BehaviourSynthesizer(TorchTrainable, Synthesizer):
         dp = None
         spectral_sigma = 0.0
         if private:
-            from recgan.synth.dp import DPDiscriminator, private_log_popularity
+            from recgan.synth.dp import DPDiscriminator, private_log_popularity, release_sigma_for_epsilon
 
             aux = cfg.dp_aux_sigma if cfg.dp_aux_sigma is not None else min(20.0, max(2.0, 20.0 / cfg.dp_epsilon))
             sigmas = [aux] * (1 + int(cfg.popularity_prior))
+            names = ["activity histograms", "popularity prior"][: len(sigmas)]
             if spectral:
-                spectral_sigma = (cfg.dp_spectral_sigma if cfg.dp_spectral_sigma is not None
-                                  else min(20.0, max(0.5, 7.0 / cfg.dp_epsilon)))
+                if cfg.dp_spectral_sigma is not None:
+                    spectral_sigma = cfg.dp_spectral_sigma
+                elif epochs == 0:  # the start is the release: it spends what the auxiliary releases leave
+                    spectral_sigma = release_sigma_for_epsilon(cfg.dp_epsilon, cfg.dp_delta, sigmas)
+                else:
+                    spectral_sigma = min(20.0, max(0.5, 7.0 / cfg.dp_epsilon))
                 if not spectral_sigma > 0:
                     raise RecganError(f"dp_spectral_sigma must be > 0 under DP, got {spectral_sigma}")
                 sigmas.append(spectral_sigma)
+                names.append("co-occurrence (spectral start)")
             dp = DPDiscriminator(n_users=n, batch=cfg.train_batch, epochs=epochs, epsilon=cfg.dp_epsilon,
-                                 delta=cfg.dp_delta, max_grad_norm=cfg.dp_max_grad_norm, aux_sigmas=sigmas)
+                                 delta=cfg.dp_delta, max_grad_norm=cfg.dp_max_grad_norm, aux_sigmas=sigmas,
+                                 aux_names=names)
             self.activity.privatise(aux * math.sqrt(n_ch), rng)
             prior = private_log_popularity(mats, aux, rng) if cfg.popularity_prior else None
         else:
