@@ -45,6 +45,9 @@ def test_dp_release_report_prints_attacks_and_the_control(files, capsys):
     assert "membership (synthetic) AUC" in err and "membership (generator) AUC" in err
     assert "attribute advantage" in err and "canaries" in err and "epsilon spent 3" in err.replace("2.99", "3")
     assert "DP control:" in err
+    # the accounting: each release's noise multiplier and the total epsilon (fit's statement, printed and in HTML)
+    assert "DP accounting of gan" in err and "co-occurrence (spectral start) sigma 2.33" in err
+    assert "discriminator (DP-SGD) sigma" in err
     rep = json.loads((d / "rep" / "report.json").read_text())
     ctrl = [k for k in rep["summary"] if k.startswith("randomised-response")]
     assert len(ctrl) == 1 and rep["privacy_statement"][ctrl[0]]["epsilon"] == 3.0
@@ -52,7 +55,7 @@ def test_dp_release_report_prints_attacks_and_the_control(files, capsys):
     row = rep["privacy"]["by_set"]["copy of train"]
     assert row["lira"]["synthetic"]["tpr_at_1pct_fpr"] > 0.3  # the sandwich's strong end, end to end
     html = (d / "rep" / "report.html").read_text()
-    assert "membership inference ROC, log FPR" in html
+    assert "membership inference ROC, log FPR" in html and "co-occurrence (spectral start): 2.33" in html
     assert all(k in html for k in ("lira_synthetic", "attribute", "canaries"))
 
 

@@ -67,9 +67,13 @@ def test_dp_fit_states_epsilon(files, capsys):
     assert main(["synth", "fit", "--train", str(d / "train.tsv"), "--dp-epsilon", "5", "--dp-delta", "1e-4",
                  "--epochs", "1", "--param", "hidden=32", "--param", "d_hidden=32", "--seed", "0",
                  "--out", str(d / "dp")]) == 0
-    assert "epsilon=" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "epsilon=" in err and "DP accounting: epsilon" in err and "popularity prior sigma" in err
     meta = json.loads((d / "dp" / "synth.json").read_text())
     assert meta["privacy"]["dp"] and meta["privacy"]["epsilon"] <= 5
+    # the privacy statement in the folder: each release's noise multiplier (sensitivity 1), the total epsilon
+    assert [r["release"] for r in meta["privacy"]["releases"]] == [
+        "activity histograms", "popularity prior", "co-occurrence (spectral start)", "discriminator (DP-SGD)"]
 
 
 @pytest.mark.parametrize("argv, msg", [

@@ -220,6 +220,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
     msg = f"fitted {args.generator} in {seconds:.1f}s"
     if synth.privacy.get("dp"):
         msg += f"; user-level DP: epsilon={synth.privacy['epsilon']:.3g}, delta={synth.privacy['delta']:.3g}"
+        if synth.privacy.get("releases"):
+            from recgan.synth.dp import accounting_line
+
+            _log(f"DP accounting: {accounting_line(synth.privacy)}")
     if synth.info.get("collapse_alarm"):
         msg += "; WARNING: collapse alarm raised (generated users look alike)"
     if synth.info.get("coverage_alarm"):
@@ -376,6 +380,11 @@ def cmd_report(args: argparse.Namespace) -> int:
          f"{s['dcr_p']:.3f}, MIA AUC {s['mia_auc']:.3f}")
     for set_name, row in report["summary"].items():
         _log(f"  attacks on {set_name}: {_attack_line(row)}")
+    for set_name, stmt in statements.items():
+        if stmt.get("dp") and stmt.get("releases"):
+            from recgan.synth.dp import accounting_line
+
+            _log(f"  DP accounting of {set_name}: {accounting_line(stmt)}")
     if report["meta"].get("dp_verdict"):
         _log(f"DP control: {report['meta']['dp_verdict']}")
     _log(f"report: {Path(args.out) / 'report.html'}")

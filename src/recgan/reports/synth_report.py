@@ -421,7 +421,9 @@ def render_html(report: dict) -> str:
         intro += f"<p><b>DP control:</b> {html.escape(meta['dp_verdict'])}.</p>"
     stmt = report.get("privacy_statement") or {}
     dp_rows = [{"set": k, **{kk: vv for kk, vv in v.items() if kk in (
-        "dp", "epsilon", "delta", "noise_multiplier", "sample_rate", "steps", "max_grad_norm")}}
+        "dp", "epsilon", "delta", "noise_multiplier", "sample_rate", "steps", "max_grad_norm")},
+        **({"releases (noise multiplier, sensitivity 1)": "; ".join(
+            f"{r['release']}: {r['noise_multiplier']:.3g}" for r in v["releases"])} if v.get("releases") else {})}
         for k, v in stmt.items()]
     secs.append(("Summary", intro + _summary_table(report["summary"])
                  + "<p class='note'>Targets (non-DP): " + ", ".join(f"{k} {op} {v}" for k, (op, v) in TARGETS.items())
