@@ -148,7 +148,7 @@ class GANConfig(SynthConfig):
     """Noise std of the spectral start's release of the co-occurrence matrix under DP (L2 sensitivity 1).
     None: with no DP-SGD epoch (the default under DP), the smallest noise (to 1 %) whose composition with the
     auxiliary releases keeps the accountant's epsilon <= ``dp_epsilon`` (:func:`recgan.synth.dp.
-    release_sigma_for_epsilon`; 4.3 / 1.6 / 0.59 at epsilon 1 / 3 / 10 with delta 1e-5); with DP-SGD epochs,
+    release_sigma_for_epsilon`; 4.26 / 1.59 / 0.572 at epsilon 1 / 3 / 10 with delta 1e-5); with DP-SGD epochs,
     7 / epsilon kept within [0.5, 20] (DP-SGD gets the rest of the budget)."""
     pretrain_epochs: int = Field(60, ge=0)
     """Warm start (VAE-GAN): before adversarial training, train the generator for this many epochs as the
