@@ -36,7 +36,7 @@ def _variant(original, variant: dict):
     if not variant:
         return original
 
-    def cooc(mats, items):
+    def cooc(mats, items, **_product_options):  # the variant decides (the product's DP options ignored)
         x = sp.csc_matrix(spectral.union_profiles(mats))[:, np.asarray(items)].tocsr().astype(np.float64)
         if variant["cooc"] == "cap":
             c = int(variant["cap"])
