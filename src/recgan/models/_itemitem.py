@@ -33,7 +33,7 @@ def topk_per_column_blocked(column_block, n: int, k: int, block: int = 2048) -> 
     for c0 in range(0, n, block):
         c1 = min(c0 + block, n)
         S = column_block(c0, c1)
-        idx = np.argpartition(-S, k - 1, axis=0)[:k]
+        idx = np.argpartition(-S, k - 1, axis=0)[:k].copy()  # a copy: the view would pin the whole (n, block)
         rows.append(idx.ravel())
         cols.append(np.broadcast_to(np.arange(c0, c1), idx.shape).ravel())
         vals.append(np.take_along_axis(S, idx, axis=0).ravel())
