@@ -88,12 +88,21 @@ def write_section(res: dict, invocations: list[str]) -> None:
     for _tag, r in sorted(res.items(), key=lambda kv: -(kv[1].get("test", {}).get("ndcg@20") or 0)):
         t, tr, rc = r.get("test", {}), r["train"], r.get("recommend", {})
         chosen = {k: v for k, v in (r.get("chosen") or {}).items() if k != "seed"}
+        status = "" if tr["rc"] == 0 else f" (train exit {tr['rc']})"
         rows.append(
-            f"| {r['model']}{' (' + r['solver'] + ')' if r.get('solver') else ''} | {'tuned' if r['tune'] else 'fixed'}: "
-            f"{json.dumps(chosen)} | {t.get('recall@20', '-')} | {t.get('ndcg@20', '-')} | {tr['wall_s']} | "
-            f"{tr['cpu_s']} | {tr['peak_rss_gb']} | {rc.get('wall_s', '-')} | {rc.get('peak_rss_gb', '-')} | "
+            f"| {r['model']}{' (' + r['solver'] + ')' if r.get('solver') else ''}{status} | "
+            f"{'tuned' if r['tune'] else 'fixed'}: {json.dumps(chosen) if chosen else ' '.join(r['params']) or '-'} | "
+            f"{t.get('recall@20', '-')} | {t.get('ndcg@20', '-')} | {tr['wall_s']} | {tr['cpu_s']} | "
+            f"{tr['peak_rss_gb']} | {rc.get('wall_s', '-')} | {rc.get('cpu_s', '-')} | {rc.get('peak_rss_gb', '-')} | "
             f"`{tr['cmd']}` then `{rc.get('cmd', '-')}` |")
-    pub = "\n".join(f"| {k} | published | {a} | {b} | | | | | | |" for k, (a, b) in PUBLISHED.items())
+    pub = "\n".join(f"| {k} | published | {a:.4f} | {b:.4f} | | | | | | | |" for k, (a, b) in PUBLISHED.items())
+    scored = [(r["test"]["ndcg@20"], r["test"]["recall@20"], r["model"] + (f" ({r['solver']})" if r.get("solver") else ""))
+              for r in res.values() if r.get("test")]
+    best = max(scored) if scored else None
+    lg = PUBLISHED["LightGCN (paper, best epoch chosen on test)"]
+    verdict = (f"Best recgan run in this table: **{best[2]}**, NDCG@20 {best[0]:.4f} / Recall@20 {best[1]:.4f}, "
+               f"{100 * (best[0] / lg[1] - 1):+.1f} % / {100 * (best[1] / lg[0] - 1):+.1f} % against LightGCN's "
+               f"published {lg[1]} / {lg[0]}." if best else "No run scored yet.")
     OUT.write_text(f"""## Gowalla: recgan on LightGCN's public split (29,858 users x 40,981 items)
 
 Commands: {', '.join(f'`{c}`' for c in invocations)}.
@@ -103,14 +112,16 @@ read once after training. `--tune` chooses the model's grid point on a validatio
 user, PROTOCOL.md); the final model is fitted on all of train. Lists: `recgan recommend --users all -k 50`
 (full ranking over the 40,981 train items, train items excluded), scored by recgan's `evaluate_lists`
 (binary relevance, users with a test item). Wall s and peak RSS GB: `/usr/bin/time -v` of each whole
-process; CPU s = user + system seconds of the training process. The machine is the shared 2-core box with
+process; CPU s = its user + system seconds. The machine is the shared 2-core box with
 24 GB, with other jobs running (load average 4-15 during these runs): wall seconds are upper bounds, CPU
 seconds tell the work. LightGCN's figure is the paper's, with the best epoch chosen on test.
 
-| model | settings | Recall@20 | NDCG@20 | train wall s | train CPU s | train peak RSS GB | recommend wall s | recommend peak RSS GB | commands |
-|---|---|---|---|---|---|---|---|---|---|
+| model | settings | Recall@20 | NDCG@20 | train wall s | train CPU s | train peak RSS GB | recommend wall s | recommend CPU s | recommend peak RSS GB | commands |
+|---|---|---|---|---|---|---|---|---|---|---|
 {pub}
 {chr(10).join(rows)}
+
+{verdict}
 """)
 
 
@@ -135,9 +146,13 @@ def main() -> None:
         if name not in MODELS:
             raise SystemExit(f"unknown model {name!r}; known: {sorted(MODELS)}")
         params = [p.split(":", 1)[1] for p in args.param if p.split(":", 1)[0] == name]
-        res.update(run(work, name, params, not args.fixed))
+        new = run(work, name, params, not args.fixed)
+        res = json.loads(cache.read_text()) if cache.exists() else {}  # runs of other invocations meanwhile
+        res.update(new)
         cache.write_text(json.dumps(res, indent=1))
         write_section(res, invocations)
+    if not args.models:  # --models '': rewrite the section from the cached runs
+        write_section(res, invocations[:-1])
 
 
 if __name__ == "__main__":
