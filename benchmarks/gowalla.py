@@ -57,6 +57,7 @@ def score(recs: Path, test: Path) -> dict:
     from recgan.evaluation.evaluator import evaluate_lists
 
     df = read_frame(recs, columns=["user", "item", "rank", "score"])
+    df["rank"] = df["rank"].astype(float).astype(int)  # as `recgan evaluate --recs` reads it
     rep = evaluate_lists(df, load_interactions(test))
     return {k: round(rep[k], 4) for k in ("recall@20", "ndcg@20", "precision@20", "recall@10", "ndcg@10")}
 
@@ -151,7 +152,13 @@ def main() -> None:
         res.update(new)
         cache.write_text(json.dumps(res, indent=1))
         write_section(res, invocations)
-    if not args.models:  # --models '': rewrite the section from the cached runs
+    if not args.models:  # --models '': re-score the cached runs' lists and rewrite the section
+        for r in res.values():
+            tag = r["model"] + ("" if not r["params"] else ":" + ",".join(r["params"])) + (":tune" if r["tune"] else "")
+            recs = work / re.sub(r"[^\w.=-]+", "_", tag) / "recs.tsv"
+            if r.get("test") and recs.exists():
+                r["test"] = score(recs, SPLIT / "test.tsv")
+        cache.write_text(json.dumps(res, indent=1))
         write_section(res, invocations[:-1])
 
 
