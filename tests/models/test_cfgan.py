@@ -245,8 +245,8 @@ def test_presets_are_the_authors_settings() -> None:
     assert (p["mode"], p["scheme"], p["zr_ratio"], p["pm_ratio"], p["zr_weight"]) == ("item", "ZP", 0.7, 0.7, 0.03)
     assert (p["g_hidden"], p["d_hidden"], p["steps_g"], p["steps_d"]) == ((400,), (125,), 4, 2)
     assert p["epochs"] * p["steps_g"] == 1000  # the code's 1000 "epochs" are generator passes
-    assert p["zr_pm_shared"] and CFGAN.presets["paper-ml1m"]["zr_pm_shared"]  # the code's one-seed draws
-    q = CFGAN.presets["paper-ml1m"]
+    assert p["zr_pm_shared"] and CFGAN.presets["paper-ml1m"].params["zr_pm_shared"]  # the code's one-seed draws
+    q = CFGAN.presets["paper-ml1m"].params
     assert (q["zr_ratio"], q["g_hidden"], q["d_hidden"], q["lr_d"], q["batch_size_d"]) == (0.9, (300,), (250,), 5e-5, 512)
 
 

@@ -22,7 +22,7 @@ from recgan.cli.common import (
 from recgan.core import distributed
 from recgan.data.loaders import load_interactions, read_frame
 from recgan.data.splits import load_heldout
-from recgan.errors import RecganError
+from recgan.errors import RecganError, UnknownIdError
 from recgan.evaluation.evaluator import aligned_test, evaluate, evaluate_lists
 from recgan.io import check_replaceable
 from recgan.models.base import REGISTRY, get_model_class
@@ -149,10 +149,11 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     if args.history:
         items = read_id_file(args.history)
-        df, unknown = model.recommend_for_history(items, k=args.k)
-        if len(unknown) == len(items):  # nothing to fold in: an error, never a made-up list
+        try:
+            df, unknown = model.recommend_for_history(items, k=args.k)
+        except UnknownIdError:  # nothing to fold in: an error, never a made-up list
             raise RecganError(f"{args.history}: none of its {len(items)} item id(s) is known to the model "
-                              f"(unknown: {unknown[:10]}); nothing to recommend from")
+                              f"(unknown: {items[:10]}); nothing to recommend from") from None
         if unknown:
             _log(f"warning: {len(unknown)} unknown item id(s) in {args.history} ignored: {unknown[:10]}")
         df.insert(0, "user", "new")
