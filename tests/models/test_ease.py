@@ -37,7 +37,7 @@ def _data(X: sp.csr_matrix) -> Interactions:
 @pytest.mark.parametrize("n,block", [(60, 2048), (300, 64), (517, 100), (1000, 128)])
 def test_blocked_ease_matches_dense_closed_form(n, block):
     X = _x(3 * n, n, 0.05, seed=n)
-    W = ease_weights(X, 10.0, block=block)
+    W = ease_weights(X, 10.0, block=block, float64_max_items=0)  # the blocked float32 path
     B = _closed_form(X, 10.0)
     assert W.dtype == np.float32 and W.flags.c_contiguous and W.shape == (n, n)
     np.testing.assert_allclose(W, B, atol=2e-6 * max(1.0, np.abs(B).max()))
@@ -47,7 +47,8 @@ def test_blocked_ease_matches_dense_closed_form(n, block):
 def test_per_item_ridge_array():
     X = _x(400, 120, 0.08)
     l2 = np.linspace(5.0, 50.0, 120)
-    np.testing.assert_allclose(ease_weights(X, l2, block=32), _closed_form(X, l2), atol=1e-6)
+    np.testing.assert_allclose(ease_weights(X, l2, block=32, float64_max_items=0), _closed_form(X, l2), atol=1e-6)
+    np.testing.assert_allclose(ease_weights(X, l2), _closed_form(X, l2), atol=1e-6)
 
 
 def test_spd_inverse_in_place_several_blocks():
