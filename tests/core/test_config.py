@@ -136,3 +136,11 @@ def test_every_preset_validates(cls):
     for name, preset in cls.presets.items():
         assert isinstance(preset, Preset), name
         make_config(cls.config_class, preset.params)
+
+
+def test_replace_keeps_run_options() -> None:
+    from recgan.synth.gan import GANConfig
+
+    cfg = GANConfig(device="cuda", temperature=1.0)
+    assert cfg.replace(temperature=0.5).device == "cuda"
+    assert "device" not in cfg.to_dict()

@@ -94,7 +94,7 @@ class Config(BaseModel):
 
     def replace(self, **changes: Any) -> Config:
         """A validated copy with ``changes`` applied."""
-        return make_config(type(self), {**self.model_dump(), **changes})
+        return make_config(type(self), {**dict(self), **changes})  # dict(): run options (excluded from dumps) kept
 
 
 class TorchRunConfig(Config):
