@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from recgan.core.trainer import TrainingOptions
 from recgan.data.ids import IdMap
 from recgan.data.interactions import ITEM, USER, WEIGHT, Interactions
-from recgan.data.splits import _within_row_rank, validation_carve
+from recgan.data.splits import validation_carve, within_row_rank
 from recgan.errors import RecganError
 from recgan.io import atomic_path
 from recgan.models.base import Recommender, get_model_class
@@ -247,7 +247,7 @@ def keep_per_user(train: Interactions, n: int, seed: int) -> Interactions:
     if n < 1:
         raise RecganError(f"keep n must be >= 1, got {n}")
     X = target_only(train).X
-    rank = _within_row_rank(X, np.random.default_rng([seed, 101]))
+    rank = within_row_rank(X, np.random.default_rng([seed, 101]))
     return _mask(train, rank < n)
 
 
@@ -262,7 +262,7 @@ def cold_items(train: Interactions, seed: int, fraction: float = 0.2, keep: int 
     cold = np.zeros(X.shape[1], bool)
     cold[rng.choice(cand, int(round(fraction * len(cand))), replace=False)] = True
     XT = X.T.tocsr()  # items x users: rank each item's interactions at random
-    rank_t = _within_row_rank(XT, rng)
+    rank_t = within_row_rank(XT, rng)
     keep_t = (rank_t < keep) | ~cold[np.repeat(np.arange(XT.shape[0]), np.diff(XT.indptr))]
     K = sp.csr_matrix((keep_t.astype(np.float32) + 1.0, XT.indices, XT.indptr), shape=XT.shape).T.tocsr()
     K.sort_indices()

@@ -54,7 +54,7 @@ def write_tsv(data: Interactions, path: Path) -> None:
     df[cols].to_csv(path, sep="\t", header=False, index=False)
 
 
-def _within_row_rank(X: sp.csr_matrix, rng: np.random.Generator, keys: np.ndarray | None = None) -> np.ndarray:
+def within_row_rank(X: sp.csr_matrix, rng: np.random.Generator, keys: np.ndarray | None = None) -> np.ndarray:
     """For each stored entry, its 0-based rank within its row under random (or given) keys."""
     rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
     k = rng.random(X.nnz) if keys is None else keys
@@ -98,7 +98,7 @@ class RandomHoldout:
         X = data.X
         n = np.diff(X.indptr)
         n_test = np.where(n >= 2, np.clip(np.floor(self.fraction * n + 0.5), 1, n - 1), 0).astype(np.int64)
-        rank = _within_row_rank(X, np.random.default_rng(self.seed))
+        rank = within_row_rank(X, np.random.default_rng(self.seed))
         rows = np.repeat(np.arange(X.shape[0]), n)
         train, test = _split_target(data, rank < n_test[rows])
         return Split(train, test)
@@ -123,7 +123,7 @@ class LeaveOneOut:
             keys = rng.random(X.nnz)
         else:
             raise RecganError(f"by must be 'time' or 'random', got {self.by!r}")
-        rank = _within_row_rank(X, rng, keys)
+        rank = within_row_rank(X, rng, keys)
         n = np.diff(X.indptr)
         rows = np.repeat(np.arange(X.shape[0]), n)
         train, test = _split_target(data, (rank == 0) & (n[rows] >= 2))

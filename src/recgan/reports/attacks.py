@@ -29,6 +29,7 @@ import torch
 
 from recgan.data.ids import IdMap
 from recgan.data.interactions import Interactions
+from recgan.data.splits import within_row_rank
 from recgan.errors import RecganError
 from recgan.reports import privacy as P
 from recgan.reports.fidelity import auc_score
@@ -310,10 +311,7 @@ def _split_known(X: sp.csr_matrix, k: int, rng: np.random.Generator) -> tuple[sp
     """Each row's entries split at random into ``k`` known ones and the hidden rest (vectorised)."""
     X = sp.csr_matrix(X)
     row = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-    order = np.lexsort((rng.random(X.nnz), row))
-    rank = np.empty(X.nnz, np.int64)
-    rank[order] = np.arange(X.nnz) - X.indptr[row[order]]
-    known = rank < k
+    known = within_row_rank(X, rng) < k
 
     def part(sel: np.ndarray) -> sp.csr_matrix:
         return sp.csr_matrix((np.ones(int(sel.sum()), np.float32), (row[sel], X.indices[sel])), shape=X.shape)

@@ -53,6 +53,7 @@ from recgan.core.gan_parts import d_loss, g_loss, gradient_penalty
 from recgan.core.runtime import dense_batch
 from recgan.core.trainable import TorchTrainable
 from recgan.core.trainer import TrainingOptions, train
+from recgan.data.splits import within_row_rank
 from recgan.errors import RecganError
 from recgan.synth.base import ProfileDecoder, SynthConfig, Synthesizer, log_popularity, register
 from recgan.synth.sampler import N_LEVELS, draw_masks, sample_profiles
@@ -71,10 +72,7 @@ def real_coverage(X: sp.csr_matrix, n: int = 256, k: int = 20, seed: int = 12345
     rng = np.random.default_rng(seed)
     rows = rng.choice(X.shape[0], min(n, X.shape[0]), replace=False)
     sub = X[np.sort(rows)]
-    row_of = np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr))
-    order = np.lexsort((rng.random(sub.nnz), row_of))
-    rank = np.empty(sub.nnz, np.int64)
-    rank[order] = np.arange(sub.nnz) - sub.indptr[row_of[order]]
+    rank = within_row_rank(sub, rng)
     return len(np.unique(sub.indices[rank < k])) / max(X.shape[1], 1)
 
 

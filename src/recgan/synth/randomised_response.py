@@ -33,6 +33,7 @@ import torch
 from pydantic import Field
 
 from recgan.data.interactions import Interactions
+from recgan.data.splits import within_row_rank
 from recgan.errors import RecganError
 from recgan.synth.base import SynthConfig, Synthesizer, register
 from recgan.synth.sampler import ActivityModel
@@ -58,10 +59,7 @@ def bound_profiles(X: sp.csr_matrix, c: int, rng: np.random.Generator) -> sp.csr
     """Each row cut to at most ``c`` of its entries, chosen uniformly at random (vectorised)."""
     X = sp.csr_matrix(X)
     row = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-    order = np.lexsort((rng.random(X.nnz), row))
-    rank = np.empty(X.nnz, np.int64)
-    rank[order] = np.arange(X.nnz) - X.indptr[row[order]]
-    keep = rank < c
+    keep = within_row_rank(X, rng) < c
     return sp.csr_matrix((np.ones(int(keep.sum()), np.float32), (row[keep], X.indices[keep])), shape=X.shape)
 
 
