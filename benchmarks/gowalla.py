@@ -34,6 +34,8 @@ MODELS = {  # name -> recgan train arguments
     "rp3beta": ["--model", "rp3beta"],
     "multvae": ["--model", "multvae"],
     "bpr": ["--model", "bpr"],
+    "cfgan-large": ["--model", "cfgan-large"],
+    "ease-gan": ["--model", "ease-gan"],
 }
 
 
@@ -62,14 +64,17 @@ def score(recs: Path, test: Path) -> dict:
     return {k: round(rep[k], 4) for k in ("recall@20", "ndcg@20", "precision@20", "recall@10", "ndcg@10")}
 
 
-def run(work: Path, name: str, params: list[str], tune: bool) -> dict:
-    tag = name + ("" if not params else ":" + ",".join(params)) + (":tune" if tune else "")
+def run(work: Path, name: str, params: list[str], tune: bool, extra: list[str] | None = None) -> dict:
+    """One model: train (``extra``: further ``recgan train`` arguments, e.g. ``--no-refit``), recommend, score."""
+    extra = extra or []
+    tag = (name + ("" if not params else ":" + ",".join(params)) + (":tune" if tune else "")
+           + ("" if not extra else ":" + ",".join(extra)))
     folder = work / re.sub(r"[^\w.=-]+", "_", tag)
     model, recs = folder / "model", folder / "recs.tsv"
     folder.mkdir(parents=True, exist_ok=True)
     train = [RECGAN, "train", "--train", str(SPLIT / "train.tsv"), *MODELS[name],
-             *[a for p in params for a in ("--param", p)], *(["--tune"] if tune else []), "--out", str(model)]
-    r = {"model": name, "params": params, "tune": tune, "train": timed(train, folder / "train.log")}
+             *[a for p in params for a in ("--param", p)], *(["--tune"] if tune else []), *extra, "--out", str(model)]
+    r = {"model": name, "params": params, "tune": tune, "extra": extra, "train": timed(train, folder / "train.log")}
     text = (folder / "train.log").read_text()
     m = re.search(r"params: (\{.*\})", text)
     r["chosen"] = json.loads(m.group(1)) if m else None
@@ -87,12 +92,15 @@ def run(work: Path, name: str, params: list[str], tune: bool) -> dict:
 def write_section(res: dict, invocations: list[str]) -> None:
     rows = []
     for _tag, r in sorted(res.items(), key=lambda kv: -(kv[1].get("test", {}).get("ndcg@20") or 0)):
+        if r.get("not_run"):
+            rows.append(f"| {r['model']} | not run: {r['not_run']} | - | - | | | | | | | |")
+            continue
         t, tr, rc = r.get("test", {}), r["train"], r.get("recommend", {})
         chosen = {k: v for k, v in (r.get("chosen") or {}).items() if k != "seed"}
         status = "" if tr["rc"] == 0 else f" (train exit {tr['rc']})"
         rows.append(
             f"| {r['model']}{' (' + r['solver'] + ')' if r.get('solver') else ''}{status} | "
-            f"{'tuned' if r['tune'] else 'fixed'}: {json.dumps(chosen) if chosen else ' '.join(r['params']) or '-'} | "
+            f"{'tuned' if r['tune'] else 'fixed'}: {json.dumps(chosen) if chosen else ' '.join(r['params']) or '-'}{''.join(' ' + a for a in r.get('extra', []))} | "
             f"{t.get('recall@20', '-')} | {t.get('ndcg@20', '-')} | {tr['wall_s']} | {tr['cpu_s']} | "
             f"{tr['peak_rss_gb']} | {rc.get('wall_s', '-')} | {rc.get('cpu_s', '-')} | {rc.get('peak_rss_gb', '-')} | "
             f"`{tr['cmd']}` then `{rc.get('cmd', '-')}` |")
@@ -131,6 +139,10 @@ def main() -> None:
     ap.add_argument("--models", default="ease,ease-approx,itemknn,rp3beta", help=f"comma list of {sorted(MODELS)}")
     ap.add_argument("--param", action="append", default=[], metavar="MODEL:KEY=VALUE", help="a fixed setting")
     ap.add_argument("--fixed", action="store_true", help="no --tune: the defaults plus --param settings")
+    ap.add_argument("--train-arg", action="append", default=[], metavar="MODEL:ARG",
+                    help="a further recgan train argument for one model, e.g. multvae:--no-refit")
+    ap.add_argument("--not-run", action="append", default=[], metavar="MODEL:REASON",
+                    help="record a model as not run, with the reason, as a row of the table")
     ap.add_argument("--work", default="/tmp/recgan-gowalla")
     args = ap.parse_args()
     work = Path(args.work)
@@ -147,14 +159,23 @@ def main() -> None:
         if name not in MODELS:
             raise SystemExit(f"unknown model {name!r}; known: {sorted(MODELS)}")
         params = [p.split(":", 1)[1] for p in args.param if p.split(":", 1)[0] == name]
-        new = run(work, name, params, not args.fixed)
+        extra = [a.split(":", 1)[1] for a in args.train_arg if a.split(":", 1)[0] == name]
+        new = run(work, name, params, not args.fixed, extra)
         res = json.loads(cache.read_text()) if cache.exists() else {}  # runs of other invocations meanwhile
         res.update(new)
         cache.write_text(json.dumps(res, indent=1))
         write_section(res, invocations)
+    for name, reason in (a.split(":", 1) for a in args.not_run):
+        res = json.loads(cache.read_text()) if cache.exists() else {}
+        res[name + ":not-run"] = {"model": name, "not_run": reason}
+        cache.write_text(json.dumps(res, indent=1))
+        write_section(res, invocations)
     if not args.models:  # --models '': re-score the cached runs' lists and rewrite the section
         for r in res.values():
-            tag = r["model"] + ("" if not r["params"] else ":" + ",".join(r["params"])) + (":tune" if r["tune"] else "")
+            if r.get("not_run"):
+                continue
+            tag = (r["model"] + ("" if not r["params"] else ":" + ",".join(r["params"])) + (":tune" if r["tune"] else "")
+                   + ("" if not r.get("extra") else ":" + ",".join(r["extra"])))
             recs = work / re.sub(r"[^\w.=-]+", "_", tag) / "recs.tsv"
             if r.get("test") and recs.exists():
                 r["test"] = score(recs, SPLIT / "test.tsv")
