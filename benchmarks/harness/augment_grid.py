@@ -83,6 +83,11 @@ class GridSpec:
     cfgan_params: dict[str, Any] = field(default_factory=dict)
     """Overrides of :data:`recgan.augment.core.CFGAN_AUGMENT_PARAMS` (e.g. a smaller epoch budget)."""
     synth_params: dict[str, Any] = field(default_factory=dict)
+    auto: bool = False
+    """Also run the product's automatic choice (``augment_log(generator="auto")``, downstream EASE) as the
+    strategy ``auto``; its CFGAN (same carve, seed and parameters) is the grid's, not refitted."""
+    strategies: list[str] | None = None
+    """Controls to build (default :data:`CONTROLS`); ``none`` and ``cfgan`` are always built."""
 
 
 def load_dataset(name: str, root: str | Path) -> tuple[Interactions, Interactions]:
@@ -153,6 +158,30 @@ def complete_unit(unit: dict[str, Any], train_full: Interactions, test: Interact
     return True
 
 
+def _auto(real: Interactions, seed: int, maxu: int | None, spec: GridSpec, log=print) -> dict[str, Any]:
+    """The product's automatic choice on a unit's sparse train: :func:`recgan.augment.augment_log` with
+    ``generator="auto"`` and downstream EASE (the code path of ``recgan augment --generator auto``), same
+    seed, carve, CFGAN and synthesizer parameters as the grid. Returns its augmented log, its record
+    (``selection["auto"]``: every candidate's carve score, the choice and why), the tuned EASE l2 and the
+    carve-fitted CFGAN / synthesizer candidates (reused by the grid's own strategies)."""
+    from recgan.augment.pipeline import augment_log
+
+    t0 = time.perf_counter()
+    res = augment_log(real, generator="auto", seed=seed, max_user_items=maxu, downstream="ease",
+                      generator_params=spec.cfgan_params or None, synth_params=spec.synth_params or None,
+                      device=spec.device, keep_candidates=True, log=log)
+    record = {**res.selection["auto"], "chosen": res.chosen, "seconds": round(time.perf_counter() - t0, 1),
+              **{k: res.selection[k] for k in ("densify", "add_users") if k in res.selection}}
+    for c in record["candidates"]:
+        c.pop("table", None)
+    out = {"augmented": res.augmented, "record": record, "l2": float(res.selection["ease_l2"]["chosen"]),
+           "cfgan": res.candidates["cfgan"]}
+    if "synth" in res.candidates:
+        out["synth"] = res.candidates["synth"]
+    log(f"    auto chose {res.chosen} in {record['seconds']:.0f} s: {record['why']}")
+    return out
+
+
 def run_unit(dataset: str, setting: str, seed: int, train_full: Interactions, test: Interactions,
              spec: GridSpec, log=print) -> dict[str, Any]:
     """One (dataset, setting, seed) unit; returns its JSON-able result."""
@@ -160,30 +189,47 @@ def run_unit(dataset: str, setting: str, seed: int, train_full: Interactions, te
     real = scarcity(train_full, setting, seed)
     maxu = None if setting.startswith("n") else spec.max_user_items
     ctr, cva = carve(real, seed)
-    l2, _ = tune_ease(ctr, cva, log)
-    cf = fit_densifier("cfgan", ctr, seed, params=spec.cfgan_params, valid=cva, device=spec.device)
-    m, w, table = select_densify(ctr, cva, cf, params={"l2": l2}, max_user_items=maxu, log=log)
+    auto = _auto(real, seed, maxu, spec, log) if spec.auto else None
+    if auto is None:
+        l2, _ = tune_ease(ctr, cva, log)
+        cf = fit_densifier("cfgan", ctr, seed, params=spec.cfgan_params, valid=cva, device=spec.device)
+        m, w, table = select_densify(ctr, cva, cf, params={"l2": l2}, max_user_items=maxu, log=log)
+    else:  # auto's carve, EASE tuning and CFGAN candidate are the grid's own: reuse them
+        l2 = auto["l2"]
+        cf, cs = auto["cfgan"].generator, auto["cfgan"].selection
+        m, w, table = cs.setting["m"], cs.setting["weight"], cs.table
     log(f"    chosen m={m} W={w}; CFGAN {cf.info.get('training', {}).get('best_epoch')} epochs")
     base = no_augmentation(real)
     users = sparse_users(real, maxu)
     strategies = {"none": base}
-    for name in CONTROLS:
+    for name in CONTROLS if spec.strategies is None else [c for c in CONTROLS if c in spec.strategies]:
         strategies[name] = _control(name, real, l2, m, w, maxu, users)
     strategies["cfgan"] = densify(real, cf, m, w, max_user_items=maxu, label="cfgan",
                                   _top=top_unseen(cf, real.X, users, m))
     sel: dict[str, Any] = {"ease_l2": l2, "m": m, "weight": w, "table": table,
                            "cfgan_training": cf.info.get("training")}
+    if auto is not None:
+        sel["auto"] = auto["record"]
+        if "synth" in auto:  # auto's synthesizer candidate at its own (n, W), as the grid's synth strategy
+            syn, ss = auto["synth"].generator, auto["synth"].selection
+            n = max(1, round(ss.setting["n"] / max(ctr.n_users, 1) * real.n_users))
+            strategies["synth"] = add_users(base, syn, n, ss.setting["weight"], seed)
+            sel.update({"n_users": n, "users_weight": ss.setting["weight"], "users_table": ss.table})
+        strategies["auto"] = auto["augmented"]
     if spec.synth:
-        syn = fit_synthesizer(ctr, seed, spec.synth_params)
-        n, wn, t2 = select_add_users(ctr, cva, syn, seed, params={"l2": l2}, log=log)
-        n = max(1, round(n / max(ctr.n_users, 1) * real.n_users))
+        if auto is not None and "synth" in auto:
+            n, wn = sel["n_users"], sel["users_weight"]
+        else:
+            syn = fit_synthesizer(ctr, seed, spec.synth_params)
+            n, wn, t2 = select_add_users(ctr, cva, syn, seed, params={"l2": l2}, log=log)
+            n = max(1, round(n / max(ctr.n_users, 1) * real.n_users))
+            sel.update({"n_users": n, "users_weight": wn, "users_table": t2})
         from recgan.synth import make_synthesizer
 
         ind = make_synthesizer("independent", seed=seed).fit(real)
         strategies["indep"] = add_users(base, ind, n, wn, seed)
         strategies["synth"] = add_users(base, syn, n, wn, seed)
         strategies["both"] = add_users(strategies["cfgan"], syn, n, wn, seed)
-        sel.update({"n_users": n, "users_weight": wn, "users_table": t2})
     runs: dict[str, Any] = {}
     for mname in spec.models:
         for sname, aug in strategies.items():
@@ -216,7 +262,8 @@ def run_grid(spec: GridSpec, out: str | Path, data_root: str | Path, log=print) 
                     continue
                 log(f"[{ds} {setting} seed {seed}]")
                 res = run_unit(ds, setting, seed, train, test, spec, log)
-                res["spec"] = {"models": spec.models, "synth": spec.synth, "max_user_items": spec.max_user_items}
+                res["spec"] = {"models": spec.models, "synth": spec.synth, "max_user_items": spec.max_user_items,
+                               "auto": spec.auto, "strategies": spec.strategies}
                 with atomic_path(path) as tmp:
                     Path(tmp).write_text(json.dumps(res))
                 log(f"  unit took {res['seconds']} s")
@@ -249,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-user-items", type=int, default=20, metavar="K",
                     help="densify only users with at most K real training interactions outside the nN settings "
                          "(default 20; 0 = all)")
+    ap.add_argument("--auto", action="store_true",
+                    help="also run the product's automatic choice (augment_log(generator='auto'), downstream EASE) "
+                         "as strategy 'auto', reusing its carve, EASE l2, CFGAN and synthesizer for the grid's own")
+    ap.add_argument("--controls", default=None, metavar="LIST",
+                    help=f"controls to build, comma list of {', '.join(CONTROLS)} (default all)")
     ap.add_argument("--device", default="cpu", help="torch device for the generators and torch downstream models")
     ap.add_argument("--generator-param", action="append", default=[], metavar="KEY=VALUE",
                     help="CFGAN parameter override (repeatable)")
@@ -266,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     spec = GridSpec(datasets=items(args.datasets), settings=items(args.settings), seeds=seeds,
                     models=items(args.models), synth=args.synth, max_user_items=args.max_user_items or None,
                     device=args.device, cfgan_params=parse_params(args.generator_param),
-                    synth_params=parse_params(args.synth_param))
+                    synth_params=parse_params(args.synth_param), auto=args.auto,
+                    strategies=None if args.controls is None else items(args.controls))
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

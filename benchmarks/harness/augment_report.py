@@ -21,7 +21,12 @@ from .augment_grid import BUCKETS, CONTROLS, METRICS, bucket_of
 from .stats import mean_std, seed_average, seed_averaged_test
 
 GAN_STRATEGIES = ("cfgan", "synth", "both")
-ORDER = ("none", "pop", "itemknn", "ease-top", "indep", "cfgan", "synth", "both")
+ORDER = ("none", "pop", "itemknn", "ease-top", "indep", "cfgan", "synth", "both", "auto")
+AUTO = "auto"
+"""The product's automatic choice (``augment_log(generator="auto")``, downstream EASE), a grid column when the
+grid ran with ``--auto``."""
+AUTO_MAX_LOSS = 0.01
+"""Issue 21: auto never loses more than 1 % NDCG@10 against no augmentation (per seed)."""
 SETTING_ORDER = ("n2", "n5", "n10", "cold", "full")
 ALPHA = 0.05
 ISSUE_CONTROLS = ("pop", "itemknn")
@@ -156,7 +161,8 @@ def _p(x: float | None) -> str:
 def markdown(rows: list[dict[str, Any]], bucket_rows: list[dict[str, Any]], units: list[dict[str, Any]],
              command: str, plot_name: str | None) -> str:
     """The report as Markdown (tables, verdicts)."""
-    lines: list[str] = ["Acceptance checks of the issue:", "", *issue_targets(rows, bucket_rows), ""]
+    checks = auto_checks(rows, units) if any(r["strategy"] == AUTO for r in rows) else issue_targets(rows, bucket_rows)
+    lines: list[str] = ["Acceptance checks of the issue:", "", *checks, "", *auto_markdown(rows, units)]
     by_ds: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         by_ds[r["dataset"]].append(r)
@@ -296,7 +302,7 @@ def write_report(grid_dir: str | Path, md_path: str | Path, command: str, header
     body = markdown(rows, brows, units, command, link)
     md_path.parent.mkdir(parents=True, exist_ok=True)
     md_path.write_text(header + body)
-    js = {"rows": rows, "buckets": brows}
+    js = {"rows": rows, "buckets": brows, "auto": auto_table(rows, units)}
     md_path.with_suffix(".json").write_text(json.dumps(js, indent=1, default=float))
     return js
 
@@ -342,9 +348,86 @@ def issue_targets(rows: list[dict[str, Any]], bucket_rows: list[dict[str, Any]],
     return out
 
 
-def section_header(command: str) -> str:
+def auto_table(rows: list[dict[str, Any]], units: list[dict[str, Any]], model: str = "ease") -> list[dict[str, Any]]:
+    """Per (dataset, setting) with an ``auto`` column, on ``model``'s NDCG@10: auto against no augmentation
+    per seed (relative difference; the worst seed), and auto's mean over seeds against the best strategy in
+    hindsight (the highest mean over the grid's other strategies; its seed spread = sample std, ddof 1,
+    :func:`benchmarks.harness.stats.mean_std`)."""
+    out = []
+    for ds, st in dict.fromkeys((r["dataset"], r["setting"]) for r in rows if r["strategy"] == AUTO and r["model"] == model):
+        us = sorted((u for u in units if u["dataset"] == ds and u["setting"] == st
+                     and f"{model}|{AUTO}" in u["runs"] and f"{model}|none" in u["runs"]), key=lambda u: u["seed"])
+        if not us:
+            continue
+        strategies = [s for s in ORDER if s != AUTO and all(f"{model}|{s}" in u["runs"] for u in us)]
+        val = {s: [u["runs"][f"{model}|{s}"]["metrics"]["ndcg@10"] for u in us] for s in [*strategies, AUTO]}
+        rel = [(a - n) / n if n else float("nan") for a, n in zip(val[AUTO], val["none"], strict=True)]
+        stats = {s: mean_std(v) for s, v in val.items()}
+        best = max(strategies, key=lambda s: stats[s][0])
+        (am, asd), (bm, bsd) = stats[AUTO], stats[best]
+        out.append({"dataset": ds, "setting": st, "model": model, "seeds": [u["seed"] for u in us],
+                    "chosen": [u["selection"].get("auto", {}).get("chosen", "?") for u in us],
+                    "auto": val[AUTO], "none": val["none"], "rel_vs_none": rel, "worst": min(rel),
+                    "loss_ok": bool(min(rel) >= -AUTO_MAX_LOSS), "auto_mean": am, "auto_std": asd,
+                    "best": best, "best_mean": bm, "best_std": bsd, "best_values": val[best],
+                    "diff_best": am - bm, "within": bool(am >= bm - bsd) if len(us) > 1 else None,
+                    "p_none": next((r.get("p_none_ndcg@10") for r in rows if (r["dataset"], r["setting"], r["model"],
+                                    r["strategy"]) == (ds, st, model, AUTO)), None),
+                    "auto_seconds": [u["selection"].get("auto", {}).get("seconds") for u in us],
+                    "unit_seconds": [u["seconds"] for u in us]})
+    return out
+
+
+def auto_checks(rows: list[dict[str, Any]], units: list[dict[str, Any]]) -> list[str]:
+    """Issue 21's grid acceptance, stated with numbers per data set: auto never more than 1 % below no
+    augmentation (every seed), and auto's mean over seeds within the seed spread (sample std) of the best
+    strategy in hindsight."""
+    out = []
+    for t in auto_table(rows, units):
+        per = ", ".join(f"seed {s}: {c} {100 * r:+.1f} %" for s, c, r in zip(t["seeds"], t["chosen"], t["rel_vs_none"],
+                                                                             strict=True))
+        if t["within"] is None:
+            spread = (f"auto {t['auto_mean']:.4f} vs the best strategy in hindsight, {t['best']}, {t['best_mean']:.4f} "
+                      f"({t['diff_best']:+.4f}); one seed: no seed spread, **not measured**")
+        else:
+            spread = (f"auto's mean {t['auto_mean']:.4f} ± {t['auto_std']:.4f} vs the best strategy in hindsight, "
+                      f"{t['best']}, {t['best_mean']:.4f} ± {t['best_std']:.4f} ({t['diff_best']:+.4f}): "
+                      f"**{'within' if t['within'] else 'NOT within'}** its seed spread")
+        out.append(f"- {t['dataset']} {t['setting']} ({len(t['seeds'])} seed{'s' if len(t['seeds']) > 1 else ''}, "
+                   f"EASE NDCG@10): auto vs no augmentation {per}; worst seed {100 * t['worst']:+.1f} %: "
+                   f"**{'met' if t['loss_ok'] else 'NOT met'}** (no more than 1 % loss; over the seeds "
+                   f"{100 * (t['auto_mean'] / float(np.mean(t['none'])) - 1):+.1f} %, seed-averaged paired Wilcoxon "
+                   f"p = {_p(t['p_none'])}); {spread}.")
+    return out
+
+
+def auto_markdown(rows: list[dict[str, Any]], units: list[dict[str, Any]]) -> list[str]:
+    """The auto table: per data set and setting, auto's choice and NDCG@10 per seed beside no augmentation
+    and the best strategy in hindsight."""
+    tab = auto_table(rows, units)
+    if not tab:
+        return []
+    lines = ["Auto per seed (EASE NDCG@10 on test; auto's choice is made on the validation carve of the unit's sparse "
+             "train; best = the strategy with the best mean over the unit's seeds, chosen in hindsight; seconds: "
+             "auto's own choice and fit / the whole unit):", "",
+             "| dataset | setting | seed | auto chose | auto | none | auto vs none | best in hindsight | best | "
+             "auto - best | auto s / unit s |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for t in tab:
+        for i, seed in enumerate(t["seeds"]):
+            lines.append(f"| {t['dataset']} | {t['setting']} | {seed} | {t['chosen'][i]} | {t['auto'][i]:.4f} | "
+                         f"{t['none'][i]:.4f} | {100 * t['rel_vs_none'][i]:+.1f} % | {t['best']} | "
+                         f"{t['best_values'][i]:.4f} | {t['auto'][i] - t['best_values'][i]:+.4f} | "
+                         f"{t['auto_seconds'][i]:.0f} / {t['unit_seconds'][i]:.0f} |")
+        if len(t["seeds"]) > 1:
+            lines.append(f"| {t['dataset']} | {t['setting']} | mean ± sd | | {t['auto_mean']:.4f} ± {t['auto_std']:.4f} | "
+                         f"{float(np.mean(t['none'])):.4f} | worst {100 * t['worst']:+.1f} % | {t['best']} | "
+                         f"{t['best_mean']:.4f} ± {t['best_std']:.4f} | {t['diff_best']:+.4f} | |")
+    return [*lines, ""]
+
+
+def section_header(command: str, title: str = "GAN data augmentation (issue 5)") -> str:
     """The results section's title and the command that wrote it."""
-    return (f"## GAN data augmentation (issue 5)\n\nReport command: `{command}` "
+    return (f"## {title}\n\nReport command: `{command}` "
             f"(2-core CPU shared with other jobs; torch and BLAS on one thread).\n\n")
 
 
@@ -366,9 +449,11 @@ def main(argv: list[str] | None = None) -> int:
                          "benchmarks/results/60-augmentation.md)")
     ap.add_argument("--preamble", default=None, metavar="FILE",
                     help="Markdown inserted after the report's title (the grid commands and scope notes)")
+    ap.add_argument("--title", default=None, metavar="TEXT",
+                    help="the section's title (default: the augmentation grid's)")
     args = ap.parse_args(argv)
     command = command_line("python benchmarks/augment_report.py", argv)
-    header = section_header(command)
+    header = section_header(command, *([args.title] if args.title else []))
     if args.preamble:
         pre = Path(args.preamble)
         if not pre.is_file():

@@ -12,7 +12,7 @@ import pytest
 
 from recgan.augment import augment_log, densifier_names
 from recgan.augment.core import Selection
-from recgan.augment.pipeline import _Candidate, _Carve, _decide
+from recgan.augment.pipeline import Candidate, _Carve, _decide
 from recgan.cli.main import main
 from recgan.data.interactions import Interactions
 
@@ -65,8 +65,8 @@ def _carve_with(none: np.ndarray) -> _Carve:
     return _Carve(None, None, None, 500.0, None, none)  # type: ignore[arg-type]
 
 
-def _cand(name: str, per_user: np.ndarray) -> _Candidate:
-    return _Candidate(name, "densify", None, Selection({"m": 2, "weight": 0.5}, float(per_user.mean()), per_user, []),
+def _cand(name: str, per_user: np.ndarray) -> Candidate:
+    return Candidate(name, "densify", None, Selection({"m": 2, "weight": 0.5}, float(per_user.mean()), per_user, []),
                       0.0)
 
 

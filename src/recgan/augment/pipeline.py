@@ -76,6 +76,9 @@ class AugmentResult:
     selection: dict[str, Any] = field(default_factory=dict)
     """Chosen volume / weight and the validation tables they were chosen from; ``selection["auto"]``: every
     candidate's carve score, the choice and why."""
+    candidates: dict[str, Candidate] = field(default_factory=dict)
+    """Every candidate scored on the carve by name (only with ``keep_candidates=True``; their generators are
+    the carve-fitted ones, e.g. to compare each candidate on another set without refitting it)."""
 
     @property
     def chosen(self) -> str:
@@ -162,16 +165,22 @@ def _params_for(d: Densifier, target: str, generator_params: dict[str, Any] | No
 
 
 @dataclass
-class _Candidate:
+class Candidate:
+    """One densifier scored on the validation carve (``augment_log(..., keep_candidates=True)`` returns them)."""
+
     name: str
     strategy: str
+    """``densify`` or ``add-users``."""
     generator: Any
+    """The generator fitted on the carve's train part (CFGAN early-stopped on its validation part)."""
     selection: Selection
+    """Its volume and weight chosen on the carve, with its per-user validation NDCG@20."""
     seconds: float
+    """Wall seconds to fit it and choose its volume and weight."""
 
 
 def _score(name: str, c: _Carve, *, seed: int, m: int | None, n_users: int | None, weight: float | None,
-           max_user_items: int | None, params: dict[str, Any] | None, device: str, log) -> _Candidate:
+           max_user_items: int | None, params: dict[str, Any] | None, device: str, log) -> Candidate:
     """Fit densifier ``name`` on the carve's train part and choose its volume and weight on its validation
     part (or score the given ones)."""
     t0 = time.perf_counter()
@@ -187,10 +196,10 @@ def _score(name: str, c: _Carve, *, seed: int, m: int | None, n_users: int | Non
     else:
         ng = (n_users / max(c.real.n_users, 1),) if n_users is not None else DEFAULT_N_GRID
         s = choose_add_users(c.train, c.valid, g, seed, model_name=c.model, n_grid=ng, w_grid=wg, log=log)
-    return _Candidate(name, d.strategy, g, s, time.perf_counter() - t0)
+    return Candidate(name, d.strategy, g, s, time.perf_counter() - t0)
 
 
-def _apply(cand: _Candidate, aug: Augmented, c: _Carve, *, seed: int, n_users: int | None,
+def _apply(cand: Candidate, aug: Augmented, c: _Carve, *, seed: int, n_users: int | None,
            max_user_items: int | None, params: dict[str, Any] | None, device: str) -> tuple[Augmented, Any, dict]:
     """Apply a scored candidate at its chosen setting to the whole real log (on top of ``aug``)."""
     d = get_densifier(cand.name)
@@ -205,7 +214,7 @@ def _apply(cand: _Candidate, aug: Augmented, c: _Carve, *, seed: int, n_users: i
     return add_users(aug, g, st["n"], st["weight"], seed), g, st
 
 
-def _record(cand: _Candidate, setting: dict[str, Any]) -> dict[str, Any]:
+def _record(cand: Candidate, setting: dict[str, Any]) -> dict[str, Any]:
     return {**setting, "valid_ndcg@20": round(cand.selection.score, 5), "table": cand.selection.table}
 
 
@@ -224,7 +233,8 @@ def augment_log(
     n_users: int | None = None, weight: float | None = None, seed: int = 0, max_user_items: int | None = None,
     downstream: str = "ease", select_params: dict[str, Any] | None = None,
     generator_params: dict[str, Any] | None = None, cfgan_params: dict[str, Any] | None = None,
-    synth_params: dict[str, Any] | None = None, alpha: float = AUTO_ALPHA, device: str = "cpu", log=None,
+    synth_params: dict[str, Any] | None = None, alpha: float = AUTO_ALPHA, device: str = "cpu",
+    keep_candidates: bool = False, log=None,
 ) -> AugmentResult:
     """Augment ``train`` (its target behaviour) with the chosen generator and strategy.
 
@@ -246,6 +256,8 @@ def augment_log(
             ``cfgan_params`` is the older name of the same thing.
         synth_params: parameters of the behaviour synthesizer (add-users).
         alpha: significance level of ``auto``'s test against no augmentation.
+        keep_candidates: also return every scored candidate (:attr:`AugmentResult.candidates`), not only
+            the applied one; off by default, as they hold every candidate's fitted generator in memory.
     """
     strategy = check_pairing(generator, strategy)
     gparams = {**(cfgan_params or {}), **(generator_params or {})}
@@ -264,7 +276,7 @@ def augment_log(
         names = ["cfgan", "synth"]
     else:
         names = [generator]
-    cands: list[_Candidate] = []
+    cands: list[Candidate] = []
     for name in names:
         d = get_densifier(name)
         cands.append(_score(name, c, seed=seed, m=m, n_users=n_users, weight=weight, max_user_items=max_user_items,
@@ -292,10 +304,11 @@ def augment_log(
     info = {**aug.info, "generator": "+".join(gens) or NONE}
     if generator == AUTO:
         info["auto_reason"] = why
-    return AugmentResult(Augmented(aug.data, aug.real, aug.generated, info), gens, sel)
+    return AugmentResult(Augmented(aug.data, aug.real, aug.generated, info), gens, sel,
+                         {x.name: x for x in cands} if keep_candidates else {})
 
 
-def _decide(c: _Carve, cands: list[_Candidate], alpha: float, sel: dict[str, Any], log) -> tuple[str, str]:
+def _decide(c: _Carve, cands: list[Candidate], alpha: float, sel: dict[str, Any], log) -> tuple[str, str]:
     """``auto``'s choice. No augmentation wins unless the best-scoring candidate beats it significantly; else
     the winner is the simplest candidate (lowest :attr:`Densifier.cost`) that beats no augmentation
     significantly and is not significantly below the best (the best itself when none other is)."""
