@@ -289,12 +289,17 @@ class ProfileDecoder(nn.Module):
         if self.skip is not None:
             nn.init.zeros_(self.skip.weight)
 
-    def forward(self, z: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, level: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
+        """(n, channels, items) logits; with ``items`` (m,) int64, the logits of those catalogue items only,
+        (n, channels, m), at O(n x m) cost, the item table's gradient sparse (only those rows)."""
         cond = nn.functional.one_hot(level.long(), self.n_levels).to(z.dtype)
         h = self.body(torch.cat([z, cond], 1))
         if self.skip is not None:
             h = h + self.skip(z)
-        return h.view(-1, self.n_channels, self.emb) @ self.item_emb.T + self.bias  # (n, channels, items)
+        h = h.view(-1, self.n_channels, self.emb)
+        if items is not None:
+            return h @ nn.functional.embedding(items, self.item_emb, sparse=True).T + self.bias[:, items]
+        return h @ self.item_emb.T + self.bias  # (n, channels, items)
 
     def shape_args(self) -> dict[str, int]:
         return {"n_items": self.n_items, "n_channels": self.n_channels, "n_levels": self.n_levels,

@@ -39,6 +39,7 @@ import copy
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -58,6 +59,11 @@ from recgan.errors import RecganError
 from recgan.synth.base import ProfileDecoder, SynthConfig, Synthesizer, log_popularity, register
 from recgan.synth.sampler import N_LEVELS, draw_masks, sample_profiles
 from recgan.synth.spectral import linear_generator, spectral_basis, union_profiles
+
+SAMPLED_FROM_ITEMS = 20_000
+"""``outputs="auto"`` trains with sampled outputs from this many catalogue items on (dense below it, and always
+dense under DP): below it the dense (batch, channels, items) step costs no more than the sampled one and
+every figure committed before sampled outputs existed (ml-100k, ml-1m, Tmall) stays reproducible."""
 
 COVERAGE_ALARM = 0.5
 """The coverage alarm fires when 256 generated users' sampled profiles (temperature 1, each cut to 20 random
@@ -164,6 +170,21 @@ class GANConfig(SynthConfig):
     dp_aux_sigma: float | None = Field(None, gt=0)
     """Noise multiplier of the Gaussian releases of the activity histograms and the popularity prior
     (None: 20 / epsilon, kept within [2, 20], so a larger budget buys a sharper prior)."""
+    outputs: Literal["auto", "dense", "sampled"] = "auto"
+    """How a training step sees the catalogue. ``dense``: the generator's logits, the Gumbel-top-k draw, the
+    straight-through softmax and the discriminator's first layer span every item (time per step grows with
+    the catalogue). ``sampled``: each step draws ``candidates`` items (with replacement, then unique) from the
+    popularity prior mixed 9:1 with the uniform distribution; the fake profiles of that step are drawn by
+    Gumbel-top-k among those items with logits corrected by -log P(item in the set) (the sampled-softmax
+    estimate of the full distribution), the straight-through softmax and the marginal term run over them, and
+    the discriminator's first layer is an embedding table read only at those items and the real batch's items
+    (exact on sparse profiles; its gradient and Adam steps are sparse, and so are the generator's item
+    table's). The gradient penalty is then taken over those columns only. Release sampling (``sample``)
+    always uses the whole catalogue. ``auto``: ``sampled`` from SAMPLED_FROM_ITEMS (20,000) items on, without
+    DP; ``dense`` otherwise. Not available under DP (the DP-SGD accounting covers the dense critic)."""
+    candidates: int = Field(4096, ge=1)
+    """Items drawn per step with ``outputs="sampled"`` (before removing repeats; at least twice the largest
+    profile size of the step, at most the catalogue)."""
     device: str = Field("cpu", exclude=True)
     """Training device ("cpu", "cuda", "auto"); the fitted generator is kept on the CPU for sampling."""
 
@@ -188,6 +209,23 @@ class _Run:
     n_items: int
     ref_cov: float | None
     epochs: int
+    sampled: Any = None
+    """The sampled-outputs state (:class:`_Sampled`), None for dense outputs."""
+
+
+@dataclass
+class _Sampled:
+    """What ``outputs="sampled"`` keeps between steps."""
+
+    proposal: torch.Tensor
+    """(items,) float64 distribution the candidates are drawn from."""
+    draws: int
+    opt_g: torch.optim.Optimizer
+    """SparseAdam of the generator's item table."""
+    opt_d: torch.optim.Optimizer
+    """SparseAdam of the discriminator's item table."""
+    pos: np.ndarray
+    """(items,) int64 scratch: column of each item in the step's set, -1 outside (reset after each step)."""
 
 
 class Critic(nn.Module):
@@ -206,6 +244,39 @@ class Critic(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """(n, d_emb + channels): the embedded profile (mean item embedding) and the size features."""
         return torch.cat([F.leaky_relu(self.embed(x[:, : -self.n_ch]), 0.2), x[:, -self.n_ch :]], 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.features(x)
+        return self.net(h.reshape(-1, self.pac * h.shape[1])).squeeze(-1)
+
+
+class SampledCritic(nn.Module):
+    """:class:`Critic` whose first layer is an item table (channels x items, d_emb) read only at the columns
+    of the current step (:meth:`use`): on profiles that are zero outside those items it computes what the
+    dense critic computes, at O(batch x columns) cost, with a sparse gradient for the table.
+    Input (n, channels x m + channels) over the m items given to :meth:`use`."""
+
+    def __init__(self, n_items: int, n_ch: int, d_emb: int, hidden: int, pac: int) -> None:
+        super().__init__()
+        self.n_ch, self.n_items, self.pac = n_ch, n_items, pac
+        bound = 1.0 / math.sqrt(n_ch * n_items)  # nn.Linear's default initialisation of the dense critic
+        self.table = nn.Parameter(torch.empty(n_ch * n_items, d_emb).uniform_(-bound, bound))
+        self.embed_bias = nn.Parameter(torch.empty(d_emb).uniform_(-bound, bound))
+        self.net = nn.Sequential(
+            nn.Linear(pac * (d_emb + n_ch), hidden), nn.LeakyReLU(0.2),
+            nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+            nn.Linear(hidden, 1),
+        )
+        self.cols = torch.zeros(0, dtype=torch.long)
+
+    def use(self, items: torch.Tensor) -> None:
+        """Read the table at ``items`` (m,) int64 catalogue indices, in every channel, from now on."""
+        ch = torch.arange(self.n_ch, device=items.device)[:, None] * self.n_items
+        self.cols = (ch + items[None, :]).reshape(-1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        w = F.embedding(self.cols, self.table, sparse=True)  # (channels x m, d_emb)
+        return torch.cat([F.leaky_relu(x[:, : -self.n_ch] @ w + self.embed_bias, 0.2), x[:, -self.n_ch :]], 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.features(x)
@@ -299,6 +370,13 @@ class BehaviourSynthesizer(TorchTrainable, Synthesizer):
         logits = G(self._z(len(sizes), gen, dev), torch.from_numpy(self.activity.levels(sizes)).to(dev))
         if out is not None:
             out["logits"] = logits
+        return self._straight_through(logits, sizes, gen)
+
+    def _straight_through(self, logits: torch.Tensor, sizes: np.ndarray, gen: torch.Generator,
+                          pad: int = 0) -> torch.Tensor:
+        """Critic input of discrete draws from ``logits`` (n, channels, m): hard / k + softmax -
+        stop_grad(softmax) per channel (a funnel child's softmax inside its parent's draw), ``pad`` zero
+        columns appended to each channel."""
         masks = draw_masks(logits, sizes, self.funnel, gen)
         parts, ks = [], []
         for c, m in enumerate(masks):
@@ -309,7 +387,42 @@ class BehaviourSynthesizer(TorchTrainable, Synthesizer):
             hard = m.float() / k.clamp(min=1)[:, None]
             parts.append(hard + soft - soft.detach())
             ks.append(k)
-        return critic_input(torch.stack(parts, 1), torch.stack(ks, 1))
+        x = torch.stack(parts, 1)
+        return critic_input(F.pad(x, (0, pad)) if pad else x, torch.stack(ks, 1))
+
+    def _fake_sampled(self, G: ProfileDecoder, sizes: np.ndarray, gen: torch.Generator, dev: torch.device,
+                      cand: torch.Tensor, log_incl: torch.Tensor, pad: int, out: dict | None = None) -> torch.Tensor:
+        """:meth:`_fake` over the step's candidates ``cand`` (m,) only: logits corrected by -``log_incl``
+        (log P(item in the candidate set)) so that drawing within the candidates estimates drawing from the
+        whole catalogue; sizes capped at m; ``pad`` zero columns (the real batch's other items) appended."""
+        logits = G(self._z(len(sizes), gen, dev), torch.from_numpy(self.activity.levels(sizes)).to(dev), cand)
+        if out is not None:
+            out["logits"] = logits
+        return self._straight_through(logits - log_incl, np.minimum(sizes, len(cand)), gen, pad)
+
+    def _step_items(self, rows: np.ndarray, mats: list[sp.csr_matrix], s: _Sampled, gen: torch.Generator,
+                    dev: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+        """One step's item set: candidates drawn from the proposal, then the real batch's other items.
+        Returns (items (m_all,) with the m candidates first, log P(candidate in the set) (m,), the real
+        profiles (batch, channels, m_all) dense over those items, m)."""
+        draws = torch.multinomial(s.proposal, s.draws, replacement=True, generator=gen)
+        cand = torch.unique(draws)
+        q = s.proposal[cand]
+        log_incl = torch.log(-torch.expm1(s.draws * torch.log1p(-q.clamp(max=1 - 1e-12)))).float()
+        subs = [m[rows] for m in mats]
+        real_items = np.unique(np.concatenate([sub.indices for sub in subs]))
+        cand_np = cand.numpy()
+        pos = s.pos
+        pos[cand_np] = np.arange(len(cand_np))
+        extra = real_items[pos[real_items] < 0]
+        pos[extra] = len(cand_np) + np.arange(len(extra))
+        items = np.concatenate([cand_np, extra])
+        x = np.zeros((len(rows), len(subs), len(items)), dtype=np.float32)
+        for c, sub in enumerate(subs):
+            r = np.repeat(np.arange(len(rows)), np.diff(sub.indptr))
+            x[r, c, pos[sub.indices]] = 1.0
+        pos[items] = -1
+        return (torch.from_numpy(items).to(dev), log_incl.to(dev), torch.from_numpy(x).to(dev), len(cand_np))
 
     def _fit(self, mats: list[sp.csr_matrix], counts: np.ndarray) -> None:
         cfg = self.config
@@ -336,6 +449,14 @@ class BehaviourSynthesizer(TorchTrainable, Synthesizer):
         if min(epochs, cfg.pretrain_epochs) < 0 or lr_g <= 0:
             raise RecganError(f"epochs and pretrain_epochs must be >= 0 and lr_g > 0 (got {epochs}, "
                               f"{cfg.pretrain_epochs}, {lr_g})")
+
+        if cfg.outputs == "sampled" and private:
+            raise RecganError("outputs=sampled is not available with --dp-epsilon (the DP-SGD accounting "
+                              "covers the dense discriminator); use outputs=dense or auto")
+        outputs = cfg.outputs if cfg.outputs != "auto" else (
+            "sampled" if n_items >= SAMPLED_FROM_ITEMS and not private else "dense")
+        # at least twice the largest profile a step can draw, at most the catalogue
+        draws = min(n_items, max(cfg.candidates, 2 * int(counts.max())))
 
         self._fit_activity(counts)
         # the coverage alarm's reference reads the real data, so it is not computed (nor released) under DP
@@ -379,9 +500,21 @@ class BehaviourSynthesizer(TorchTrainable, Synthesizer):
             G = self.generator.to(dev)
         elif spectral:
             start = self._spectral_start(mats, prior, spectral_sigma, rng)
-        D = Critic(n_items, n_ch, cfg.d_emb, cfg.d_hidden, pac).to(dev)
-        opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.9))
-        opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(0.5, 0.9))
+        sampled = None
+        if outputs == "sampled":
+            D = SampledCritic(n_items, n_ch, cfg.d_emb, cfg.d_hidden, pac).to(dev)
+            opt_g = torch.optim.Adam([p for p in G.parameters() if p is not G.item_emb], lr=lr_g, betas=(0.5, 0.9))
+            opt_d = torch.optim.Adam([p for p in D.parameters() if p is not D.table], lr=cfg.lr_d, betas=(0.5, 0.9))
+            base = (torch.softmax(torch.from_numpy(prior).double(), -1).mean(0) if prior is not None
+                    else torch.full((n_items,), 1.0 / n_items, dtype=torch.float64))
+            sampled = _Sampled(proposal=0.9 * base + 0.1 / n_items, draws=draws,
+                               opt_g=torch.optim.SparseAdam([G.item_emb], lr=lr_g, betas=(0.5, 0.9)),
+                               opt_d=torch.optim.SparseAdam([D.table], lr=cfg.lr_d, betas=(0.5, 0.9)),
+                               pos=np.full(n_items, -1, dtype=np.int64))
+        else:
+            D = Critic(n_items, n_ch, cfg.d_emb, cfg.d_hidden, pac).to(dev)
+            opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.9))
+            opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(0.5, 0.9))
         if dp is not None:
             D, opt_d, batches = dp.make_private(D, opt_d)
         else:
@@ -395,7 +528,7 @@ class BehaviourSynthesizer(TorchTrainable, Synthesizer):
                               "accountant's state is not checkpointed); train in one go")
         self._run = _Run(mats=mats, G=G, D=D, ema=ema, opt_g=opt_g, opt_d=opt_d, dp=dp, batches=batches,
                          prior_t=prior_t, fm=fm, loss_kind=loss_kind, pac=pac, n_ch=n_ch, n_items=n_items,
-                         ref_cov=ref_cov, epochs=epochs)
+                         ref_cov=ref_cov, epochs=epochs, sampled=sampled)
         self.d_steps = 0
         try:
             train(self, None, None, self._options().model_copy(update={"epochs": epochs}))
@@ -408,7 +541,8 @@ class BehaviourSynthesizer(TorchTrainable, Synthesizer):
         self.info = {
             "users": n, "epochs": epochs, "pretrain_epochs": cfg.pretrain_epochs if warm else 0,
             "init": "vae" if warm else ("spectral" if spectral else "none"), "spectral": start,
-            "lr_g": lr_g, "discriminator_steps": d_steps, "fit_seconds": round(seconds, 3),
+            "lr_g": lr_g, "outputs": outputs, "candidates": draws if outputs == "sampled" else None,
+            "discriminator_steps": d_steps, "fit_seconds": round(seconds, 3),
             "loss": loss_kind, "pac": pac, "collapse_alarm": bool(last.get("collapse_alarm", 0.0)),
             "distinct_lists": last.get("distinct_lists"), "item_coverage": last.get("item_coverage"),
             "coverage_alarm": bool(last.get("coverage_alarm", 0.0)), "coverage_ratio": last.get("coverage_ratio"),
@@ -430,7 +564,10 @@ class BehaviourSynthesizer(TorchTrainable, Synthesizer):
         return out
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"g": self._run.opt_g, "d": self._run.opt_d}
+        out = {"g": self._run.opt_g, "d": self._run.opt_d}
+        if self._run.sampled is not None:
+            out.update(g_items=self._run.sampled.opt_g, d_items=self._run.sampled.opt_d)
+        return out
 
     def _extra_state(self) -> dict[str, np.ndarray]:
         return {"d_steps": np.asarray(self.d_steps, dtype=np.int64),
@@ -448,6 +585,9 @@ class BehaviourSynthesizer(TorchTrainable, Synthesizer):
         G, D, ema, dp, pac, batches = r.G, r.D, r.ema, r.dp, r.pac, r.batches
         mats, n_ch, n_items, dev, gen, rng = r.mats, r.n_ch, r.n_items, self.device, self.gen, self.rng
         opt_g, opt_d, loss_kind, prior_t, fm = r.opt_g, r.opt_d, r.loss_kind, r.prior_t, r.fm
+        sm = r.sampled
+        opts_g = [opt_g] if sm is None else [opt_g, sm.opt_g]
+        opts_d = [opt_d] if sm is None else [opt_d, sm.opt_d]
         stats: dict[str, list[float]] = {"loss_d": [], "loss_g": [], "d_real": [], "d_fake": []}
         for rows in batches():
             rows = np.asarray(rows, dtype=np.int64)
@@ -455,13 +595,21 @@ class BehaviourSynthesizer(TorchTrainable, Synthesizer):
                 rows = rows[: len(rows) - len(rows) % pac]
                 if not len(rows):
                     continue
-            x = dense_batch(mats, rows).to(dev) if len(rows) else torch.zeros(0, n_ch, n_items, device=dev)
+            if sm is not None:  # this step's items: candidates for the fakes, then the real batch's items
+                items, log_incl, x, m_cand = self._step_items(rows, mats, sm, gen, dev)
+                cand, pad = items[:m_cand], len(items) - m_cand
+                D.use(items)
+                fake_of = partial(self._fake_sampled, G, gen=gen, dev=dev, cand=cand, log_incl=log_incl, pad=pad)
+            else:
+                x = dense_batch(mats, rows).to(dev) if len(rows) else torch.zeros(0, n_ch, n_items, device=dev)
+                fake_of = partial(self._fake, G, gen=gen, dev=dev)
             real = real_input(x)
             # ---- discriminator step
             _set_grad(D, True)
             with torch.no_grad():
-                fake = self._fake(G, self.activity.sample(len(rows), rng, self.funnel), gen, dev).detach()
-            opt_d.zero_grad(set_to_none=True)
+                fake = fake_of(self.activity.sample(len(rows), rng, self.funnel)).detach()
+            for o in opts_d:
+                o.zero_grad(set_to_none=True)
             if dp is not None:
                 loss, o_r, o_f = dp.step(D, opt_d, real, fake)
             else:
@@ -470,7 +618,8 @@ class BehaviourSynthesizer(TorchTrainable, Synthesizer):
                 if loss_kind == "wgan-gp":
                     loss = loss + cfg.gp_weight * gradient_penalty(D, real, fake, gen)
                 loss.backward()
-                opt_d.step()
+                for o in opts_d:
+                    o.step()
             self.d_steps += 1
             if len(rows):
                 stats["loss_d"].append(float(loss.detach()) / (1 if dp is None else 2 * len(rows)))
@@ -483,20 +632,24 @@ class BehaviourSynthesizer(TorchTrainable, Synthesizer):
                     D.disable_hooks()
                 m = cfg.train_batch - cfg.train_batch % pac
                 aux: dict = {}
-                fake = self._fake(G, self.activity.sample(m, rng, self.funnel), gen, dev, aux)
+                fake = fake_of(self.activity.sample(m, rng, self.funnel), out=aux)
                 lg = g_loss(loss_kind, D(fake))
                 if prior_t is not None and cfg.marginal_weight > 0:
+                    # sampled outputs: both distributions restricted to the candidates (conditional KL)
+                    pt = prior_t if sm is None else prior_t[:, cand] / prior_t[:, cand].sum(-1, keepdim=True)
                     mean_p = torch.softmax(aux["logits"], -1).mean(0).clamp(min=1e-12)
-                    kl = (prior_t * (prior_t.clamp(min=1e-12).log() - mean_p.log())).sum(-1).mean()
+                    kl = (pt * (pt.clamp(min=1e-12).log() - mean_p.log())).sum(-1).mean()
                     lg = lg + cfg.marginal_weight * kl
                 if fm > 0:
                     with torch.no_grad():
                         fr = D.features(real)
                     ff = D.features(fake)
                     lg = lg + fm * ((fr.mean(0) - ff.mean(0)).pow(2).sum() + (fr.std(0) - ff.std(0)).pow(2).sum())
-                opt_g.zero_grad(set_to_none=True)
+                for o in opts_g:
+                    o.zero_grad(set_to_none=True)
                 lg.backward()
-                opt_g.step()
+                for o in opts_g:
+                    o.step()
                 if dp is not None:
                     D.enable_hooks()
                 stats["loss_g"].append(float(lg.detach()))
