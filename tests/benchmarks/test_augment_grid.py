@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from benchmarks.harness.augment_grid import GridSpec, bucket_of, complete_unit, run_unit
 from benchmarks.harness.augment_grid import main as grid_main
-from benchmarks.harness.augment_report import issue_targets, write_report
+from benchmarks.harness.augment_report import analyse, issue_targets, write_report
 from benchmarks.harness.augment_report import main as report_main
 from recgan.data import RandomHoldout
 from recgan.testing import tiny_data
@@ -78,3 +79,40 @@ def test_the_grid_cli_refuses_a_missing_data_root(tmp_path):
     with pytest.raises(RecganError, match=r"no such file \(give the shared data root with --data-root\)"):
         grid_main(["--out", str(tmp_path / "g"), "--data-root", str(tmp_path / "nowhere"), "--settings", "n5",
                    "--seeds", "0"])
+
+
+@pytest.mark.slow
+def test_auto_column_is_augment_log_auto_and_reuses_its_cfgan(tmp_path):
+    """``--auto``: the unit's ``auto`` run is what ``augment_log(generator="auto")`` gives on the unit's sparse
+    train; the grid's CFGAN strategy is auto's CFGAN candidate at its own (m, W); the report states the checks."""
+    from benchmarks.harness.augment_report import auto_table, collect
+    from recgan.augment.core import scarcity
+    from recgan.augment.pipeline import augment_log
+
+    s = RandomHoldout(0.2, 0).split(tiny_data(60, 40, empty_user=False))
+    cf, sy = {"epochs": 4, "g_hidden": (16,), "d_hidden": (8,)}, {"epochs": 2, "pretrain_epochs": 3}
+    spec = GridSpec(models=["ease"], cfgan_params=cf, synth_params=sy, auto=True)
+    units = []
+    for seed in (0, 1):
+        units.append(run_unit("tiny", "n5", seed, s.train, s.test, spec, log=lambda m: None))
+        units[-1]["seconds"] = 1.0
+    u = units[0]
+    assert set(u["runs"]) == {f"ease|{st}" for st in ("none", "pop", "itemknn", "ease-top", "cfgan", "synth", "auto")}
+    ref = augment_log(scarcity(s.train, "n5", 0), generator="auto", seed=0, downstream="ease", generator_params=cf,
+                      synth_params=sy, keep_candidates=True)
+    assert u["selection"]["auto"]["chosen"] == ref.chosen
+    assert u["runs"]["ease|auto"]["generated"] == ref.augmented.generated.nnz
+    cs = ref.candidates["cfgan"].selection.setting
+    assert (u["selection"]["m"], u["selection"]["weight"]) == (cs["m"], cs["weight"])
+    rows = analyse(collect(units))
+    t = auto_table(rows, units)[0]
+    assert t["seeds"] == [0, 1] and len(t["rel_vs_none"]) == 2 and t["best"] != "auto"
+    assert t["best_std"] == float(np.std(t["best_values"], ddof=1))
+    md = tmp_path / "auto.md"
+    grid = tmp_path / "grid" / "units"
+    grid.mkdir(parents=True)
+    for x in units:
+        (grid / f"tiny__n5__s{x['seed']}.json").write_text(json.dumps(x))
+    write_report(tmp_path / "grid", md, "test")
+    text = md.read_text()
+    assert "- tiny n5 (2 seeds, EASE NDCG@10): auto vs no augmentation seed 0: " in text and "| auto |" in text

@@ -67,6 +67,15 @@ class DatasetSpec(_Strict):
     """Target behaviour (default: buy if present, else the only one)."""
     rating_threshold: float | None = None
     """Keep only ratings >= this as positives."""
+    augment: str | None = None
+    """Augment the training log before any model is fitted, as ``recgan augment --generator NAME`` does
+    (:func:`recgan.augment.augment_log` with that command's defaults: downstream EASE, users with at most 20
+    real training interactions densified; seed = the experiment's first seed): ``auto`` (the automatic choice
+    between every densifier and no augmentation on a validation carve of train) or a densifier name
+    (``recgan models --kind densifier``). The models then see the target behaviour only, with generated
+    interactions weighted; test is untouched and evaluation excludes only the real training items. A carve of an augmented log would put generated interactions into validation, so models
+    of an augmented data set take fixed settings: ``tune: false``, and ``early_stopping: false`` for
+    iterative models. Default: no augmentation."""
 
     @model_validator(mode="after")
     def _one_source(self) -> DatasetSpec:
@@ -74,6 +83,11 @@ class DatasetSpec(_Strict):
             raise ValueError("give either train (+ test) or source (+ split)")
         if self.train is not None and self.test is None:
             raise ValueError("train needs a test file")
+        if self.augment is not None:
+            from recgan.augment.pipeline import generator_choices
+
+            if self.augment not in generator_choices():
+                raise ValueError(f"augment must be one of {', '.join(generator_choices())}, got {self.augment!r}")
         return self
 
 
@@ -187,7 +201,8 @@ def plan(exp: Experiment, base: Path) -> list[str]:
     for ds in exp.datasets:
         files = ", ".join(str(_resolve(base, f).resolve()) for f in (ds.train, ds.test, ds.source, *ds.aux.values())
                           if f is not None)
-        lines.append(f"data set {ds.name}: {files}" + (f" (split: {ds.split.method})" if ds.source else ""))
+        lines.append(f"data set {ds.name}: {files}" + (f" (split: {ds.split.method})" if ds.source else "")
+                     + (f" (train augmented: generator {ds.augment}, seed {exp.seeds[0]})" if ds.augment else ""))
     for m in exp.models:
         how = "tuned on a validation carve" if m.tune else ("preset " + m.preset if m.preset else "fixed parameters")
         lines.append(f"model {m.label or m.name}: {m.name}, {how}" + (f", {m.params}" if m.params else ""))
@@ -222,6 +237,7 @@ def load_dataset(spec: DatasetSpec, base: Path) -> tuple[Interactions, Interacti
 
 def run_experiment(exp: Experiment, base: Path, command: str, log=print) -> dict[str, Any]:
     """Run every (dataset, model, seed); return results and write the Markdown section if asked."""
+    check_augmented(exp)
     results: dict[str, Any] = {"name": exp.name, "command": command, "datasets": {}}
     lines = [f"## {exp.name}", "", f"Command: `{command}`", ""]
     if exp.description:
@@ -230,6 +246,13 @@ def run_experiment(exp: Experiment, base: Path, command: str, log=print) -> dict
         t0 = time.perf_counter()
         train, test = load_dataset(ds, base)
         log(f"[{ds.name}] {train}  (test {test.nnz} interactions, {time.perf_counter() - t0:.1f}s)")
+        exclude, note = None, []
+        if ds.augment is not None:
+            train, exclude, summary = augment_train(train, ds.augment, exp.seeds[0], log)
+            results.setdefault("augmented", {})[ds.name] = summary
+            note = [f"Train augmented before fitting (generator {ds.augment}, seed {exp.seeds[0]}): "
+                    f"{summary['chosen']}, {summary['generated']:,} generated interactions"
+                    + (f" ({summary['why']})" if summary.get("why") else "") + ".", ""]
         rows, reports = [], {}
         for ms in exp.models:
             label = ms.label or ms.name
@@ -246,20 +269,61 @@ def run_experiment(exp: Experiment, base: Path, command: str, log=print) -> dict
             for seed in seeds:
                 res = fit_model(ms.name, train, {**params, "seed": seed}, tune=ms.tune, grid=ms.grid,
                                 options=QUIET, log=lambda m: log("   " + m), **fit_opts)
-                rep = evaluate(res.model, test)
+                rep = evaluate(res.model, test, exclude=exclude)
                 runs.append({"seed": seed, "metrics": rep.to_dict(), "fit_seconds": round(res.seconds, 2),
                              "params": {k: v for k, v in res.params.items()}})
                 reports.setdefault(label, []).append(rep)
                 log(f"  {label} seed {seed}: ndcg@20 {rep['ndcg@20']:.4f}  ({res.seconds:.1f}s)")
             rows.append((label, runs))
         results["datasets"][ds.name] = {label: runs for label, runs in rows}
-        lines += _table(ds.name, rows, reports, exp)
+        table = _table(ds.name, rows, reports, exp)
+        lines += [*table[:2], *note, *table[2:]]
     text = "\n".join(lines) + "\n"
     results["markdown"] = text
     if exp.output:
         write_text(exp.output, text)
         write_json(Path(exp.output).with_suffix(".json"), {k: v for k, v in results.items() if k != "markdown"})
     return results
+
+
+AUGMENT_MAX_USER_ITEMS = 20
+"""``augment:`` densifies users with at most this many real training interactions (``recgan augment``'s
+``--max-user-items`` default)."""
+
+
+def check_augmented(exp: Experiment) -> None:
+    """One-line error when a model of an augmented data set would carve its (augmented) train: tuning, or
+    early stopping of an iterative model."""
+    if not any(ds.augment for ds in exp.datasets):
+        return
+    from recgan.models.torch_base import TorchRecommender
+
+    for ms in exp.models:
+        iterative = issubclass(get_model_class(ms.name), TorchRecommender)
+        if ms.tune or (iterative and ms.early_stopping):
+            what = "tune: true" if ms.tune else "early_stopping: true (iterative model)"
+            raise RecganError(f"model {ms.label or ms.name}: {what} on an augmented data set would carve generated "
+                              f"interactions into validation; give fixed settings (tune: false, early_stopping: false)")
+
+
+def augment_train(train: Interactions, generator: str, seed: int, log=print) -> tuple[Interactions, Any, dict[str, Any]]:
+    """(augmented train, real training matrix to exclude at evaluation, summary) of ``generator`` on ``train``
+    (:func:`recgan.augment.augment_log`, downstream EASE). The summary: the generator that augmented
+    (``none`` when auto kept the log), generated interaction count, and auto's reason."""
+    from recgan.augment.pipeline import augment_log
+
+    t0 = time.perf_counter()
+    res = augment_log(train, generator=generator, seed=seed, max_user_items=AUGMENT_MAX_USER_ITEMS,
+                      log=lambda m: log("   " + m))
+    aug = res.augmented
+    summary = {"generator": generator, "chosen": res.chosen, "generated": int(aug.generated.nnz),
+               "why": aug.info.get("auto_reason", ""), "seconds": round(time.perf_counter() - t0, 1),
+               **{k: res.selection[k] for k in ("densify", "add_users") if k in res.selection}}
+    for v in summary.values():
+        if isinstance(v, dict):
+            v.pop("table", None)
+    log(f"  train augmented by {res.chosen} ({summary['generated']} generated interactions, {summary['seconds']} s)")
+    return aug.data, aug.exclude(), summary
 
 
 def _mean_report(reps: list[Report]) -> Report:
