@@ -44,8 +44,9 @@ from torch.nn import functional as F
 from recgan.core.diagnostics import alarms
 from recgan.core.gan_parts import d_loss, d_output_summary, g_loss, grad_norm, gradient_penalty, mlp
 from recgan.data.interactions import Interactions
+from recgan.errors import RecganError
 from recgan.models.base import register
-from recgan.models.ease import ease_weights
+from recgan.models.ease import MEMORY_FRACTION, available_memory, ease_weights, exact_memory
 from recgan.models.torch_base import TorchConfig, TorchRecommender, csr_to_dense
 
 ADV_LOSSES = ("nonsaturating", "wgan-gp", "hinge")
@@ -131,6 +132,26 @@ class _ListCritic(nn.Module):
         return self.net(z)
 
 
+def memory_needed(n_items: int, tune_base: bool) -> int:
+    """Bytes the n x n parts of an EASE-GAN fit need: the exact EASE base B (:func:`exact_memory`, float32
+    above a few thousand items) plus, with ``tune_base``, the correction dB with its gradient and two Adam
+    moments (4 more n x n float32 arrays)."""
+    return exact_memory(n_items) + (16 * n_items * n_items if tune_base else 0)
+
+
+def check_memory(n_items: int, tune_base: bool, available: int | None = None) -> None:
+    """Raise :class:`RecganError` (one line: items, memory needed, the option) before anything n x n is
+    allocated when :func:`memory_needed` exceeds ``MEMORY_FRACTION`` of the available memory."""
+    avail = available_memory() if available is None else available
+    need = memory_needed(n_items, tune_base)
+    if need <= MEMORY_FRACTION * avail:
+        return
+    hint = ("set --param tune_base=false (the correction dB is n x n with its gradient and Adam state)" if tune_base
+            else "use --model ease --param solver=approx, or a machine with more memory (the base is a dense n x n EASE)")
+    raise RecganError(f"ease-gan: {n_items} items need ~{need / 2**30:.1f} GiB, {avail / 2**30:.1f} GiB available; "
+                      f"{hint}")
+
+
 def _row_normalise(m: torch.Tensor, p: float) -> torch.Tensor:
     """Rows divided by their L1 (p=1) or L2 (p=2) norm; empty rows stay 0."""
     return m / m.norm(p=p, dim=1, keepdim=True).clamp_min(1e-12)
@@ -157,6 +178,7 @@ class EASEGAN(TorchRecommender):
         self._X = data.binary()
         n = data.n_items
         if not self._restoring:
+            check_memory(n, c.tune_base)
             self.B_ = ease_weights(data.X, c.l2)
         self.R = _Residual(n, c.hidden, c.base_scale, c.tune_base).to(self.device)
         decay = [self.R.net[0].weight, self.R.net[2].weight] + ([self.R.dB] if c.tune_base else [])
