@@ -118,7 +118,11 @@ Commands: {', '.join(f'`{c}`' for c in invocations)}.
 
 Train = `../shared/benchmarks/splits/gowalla/train.tsv` (810,128 interactions), test = its test.tsv (217,242),
 read once after training. `--tune` chooses the model's grid point on a validation carve of train (20 % per
-user, PROTOCOL.md); the final model is fitted on all of train. Lists: `recgan recommend --users all -k 50`
+user, PROTOCOL.md); the final model is fitted on all of train. The iterative models (BPR-MF, Mult-VAE,
+cfgan-large, EASE-GAN) are not tuned here (2 shared cores): each runs a fixed, stated budget (epoch cap,
+evaluation interval, patience) with early stopping on the same carve, the epoch kept being the carve's best;
+`--no-refit` in the settings column: the test lists come from that carve-fitted model (80 % of each user's
+train items) instead of a refit on all of train. Lists: `recgan recommend --users all -k 50`
 (full ranking over the 40,981 train items, train items excluded), scored by recgan's `evaluate_lists`
 (binary relevance, users with a test item). Wall s and peak RSS GB: `/usr/bin/time -v` of each whole
 process; CPU s = its user + system seconds. The machine is the shared 2-core box with
