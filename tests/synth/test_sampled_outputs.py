@@ -92,3 +92,20 @@ def test_sampled_fit_resumes_bit_exactly(shop, tmp_path):
     straight = BehaviourSynthesizer(**params).fit(shop, QUIET)
     a, b = resumed._state(), straight._state()
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_row_adam_matches_sparse_adam():
+    from recgan.synth.gan import RowAdam
+
+    torch.manual_seed(0)
+    a = torch.nn.Parameter(torch.randn(30, 4))
+    b = torch.nn.Parameter(a.detach().clone())
+    oa, ob = RowAdam([a], lr=0.1, betas=(0.5, 0.9)), torch.optim.SparseAdam([b], lr=0.1, betas=(0.5, 0.9))
+    for step in range(4):
+        idx = torch.tensor([[1, 7, 7, 20], [3, 3, 0, 29], [5, 6, 7, 8], [29, 1, 2, 3]][step])
+        w = torch.randn(4, 4)
+        for p, o in ((a, oa), (b, ob)):
+            o.zero_grad()
+            (torch.nn.functional.embedding(idx, p, sparse=True) * w).sum().backward()
+            o.step()
+    torch.testing.assert_close(a.detach(), b.detach())

@@ -221,9 +221,9 @@ class _Sampled:
     """(items,) float64 distribution the candidates are drawn from."""
     draws: int
     opt_g: torch.optim.Optimizer
-    """SparseAdam of the generator's item table."""
+    """:class:`RowAdam` of the generator's item table."""
     opt_d: torch.optim.Optimizer
-    """SparseAdam of the discriminator's item table."""
+    """:class:`RowAdam` of the discriminator's item table."""
     pos: np.ndarray
     """(items,) int64 scratch: column of each item in the step's set, -1 outside (reset after each step)."""
 
@@ -248,6 +248,38 @@ class Critic(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.features(x)
         return self.net(h.reshape(-1, self.pac * h.shape[1])).squeeze(-1)
+
+
+class RowAdam(torch.optim.Optimizer):
+    """Lazy Adam for item tables with sparse gradients (what ``torch.optim.SparseAdam`` computes: only the
+    rows a step's gradient touches move, bias correction by the global step count), written with dense row
+    gathers and ``index_add_``, several times faster than SparseAdam's sparse-tensor arithmetic on CPU."""
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure=None):  # noqa: D102
+        for group in self.param_groups:
+            b1, b2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad.coalesce()
+                idx, v = g.indices()[0], g.values()
+                st = self.state[p]
+                if not st:
+                    st["step"] = 0
+                    st["exp_avg"] = torch.zeros_like(p)
+                    st["exp_avg_sq"] = torch.zeros_like(p)
+                st["step"] += 1
+                m = st["exp_avg"].index_select(0, idx).mul_(b1).add_(v, alpha=1 - b1)
+                s2 = st["exp_avg_sq"].index_select(0, idx).mul_(b2).addcmul_(v, v, value=1 - b2)
+                st["exp_avg"].index_copy_(0, idx, m)
+                st["exp_avg_sq"].index_copy_(0, idx, s2)
+                bc1, bc2 = 1 - b1 ** st["step"], 1 - b2 ** st["step"]
+                denom = s2.sqrt_().div_(math.sqrt(bc2)).add_(group["eps"])
+                p.index_add_(0, idx, m.div_(denom), alpha=-group["lr"] / bc1)
 
 
 class SampledCritic(nn.Module):
@@ -508,8 +540,8 @@ class BehaviourSynthesizer(TorchTrainable, Synthesizer):
             base = (torch.softmax(torch.from_numpy(prior).double(), -1).mean(0) if prior is not None
                     else torch.full((n_items,), 1.0 / n_items, dtype=torch.float64))
             sampled = _Sampled(proposal=0.9 * base + 0.1 / n_items, draws=draws,
-                               opt_g=torch.optim.SparseAdam([G.item_emb], lr=lr_g, betas=(0.5, 0.9)),
-                               opt_d=torch.optim.SparseAdam([D.table], lr=cfg.lr_d, betas=(0.5, 0.9)),
+                               opt_g=RowAdam([G.item_emb], lr=lr_g, betas=(0.5, 0.9)),
+                               opt_d=RowAdam([D.table], lr=cfg.lr_d, betas=(0.5, 0.9)),
                                pos=np.full(n_items, -1, dtype=np.int64))
         else:
             D = Critic(n_items, n_ch, cfg.d_emb, cfg.d_hidden, pac).to(dev)
