@@ -109,3 +109,8 @@ def test_row_adam_matches_sparse_adam():
             (torch.nn.functional.embedding(idx, p, sparse=True) * w).sum().backward()
             o.step()
     torch.testing.assert_close(a.detach(), b.detach())
+
+
+def test_sampled_outputs_on_one_behaviour(shop):
+    s = BehaviourSynthesizer(**{**TINY, "epochs": 1, "loss": "nonsaturating", "pac": 1}).fit(shop.only_target(), QUIET)
+    assert s.info["outputs"] == "sampled" and set(s.sample(20, seed=0)["behaviour"]) == {"buy"}
