@@ -27,6 +27,8 @@ OUT = ROOT / "benchmarks" / "results" / "91-gowalla.md"
 SPLIT = ROOT.parent / "shared" / "benchmarks" / "splits" / "gowalla"
 RECGAN = str(Path(sys.executable).with_name("recgan"))
 PUBLISHED = {"LightGCN (paper, best epoch chosen on test)": (0.1830, 0.1554)}
+ACCEPT_MARK = "### Acceptance run"
+"""Heading of the part benchmarks/gowalla_accept.py writes; write_section keeps it."""
 MODELS = {  # name -> recgan train arguments
     "ease": ["--model", "ease"],
     "ease-approx": ["--model", "ease", "--param", "solver=approx"],
@@ -112,6 +114,8 @@ def write_section(res: dict, invocations: list[str]) -> None:
     verdict = (f"Best recgan run in this table: **{best[2]}**, NDCG@20 {best[0]:.4f} / Recall@20 {best[1]:.4f}, "
                f"{100 * (best[0] / lg[1] - 1):+.1f} % / {100 * (best[1] / lg[0] - 1):+.1f} % against LightGCN's "
                f"published {lg[1]} / {lg[0]}." if best else "No run scored yet.")
+    old = OUT.read_text() if OUT.exists() else ""
+    kept = "\n" + old[old.index(ACCEPT_MARK):] if ACCEPT_MARK in old else ""  # gowalla_accept.py's part
     OUT.write_text(f"""## Gowalla: recgan on LightGCN's public split (29,858 users x 40,981 items)
 
 Commands: {', '.join(f'`{c}`' for c in invocations)}.
@@ -135,7 +139,7 @@ seconds tell the work. LightGCN's figure is the paper's, with the best epoch cho
 {chr(10).join(rows)}
 
 {verdict}
-""")
+{kept}""")
 
 
 def main() -> None:

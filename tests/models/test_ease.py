@@ -127,12 +127,16 @@ def test_solver_option_is_validated():
     assert EASE(solver="approx").config.solver == "approx"
 
 
-def test_tuning_uses_approx_only_for_big_catalogues():
+def test_tuning_shortcut_only_for_big_catalogues_or_approx():
     small = _data(_x(50, 30, 0.2))
-    assert EASE.tuning_params({}, small) == {}
+    points = [{"l2": 10.0}, {"l2": 100.0}]
+    assert EASE.fit_grid({}, points, small) is None  # small: every point fitted exactly, one by one
+    assert EASE.fit_grid({"solver": "approx"}, points, small) is not None
+    assert EASE.fit_grid({"solver": "approx"}, [{"l2": 1.0, "neighbours": 8}], small) is None  # not an l2 grid
 
     class Big:
         n_items = E.TUNE_EXACT_MAX_ITEMS + 1
 
-    assert EASE.tuning_params({}, Big()) == {"solver": "approx"}
-    assert EASE.tuning_params({"solver": "exact"}, Big()) == {}
+    assert EASE.fit_grid({"solver": "exact"}, points, Big()) is None
+    how, _ = EASE.fit_grid({}, points, Big())
+    assert "approximate solver (neighbours=2048" in how and "final fit uses solver=auto" in how

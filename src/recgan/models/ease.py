@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +36,11 @@ ridge is small against X^T X (ml-100k-p1 at 5 interactions per user, l2=50: NDCG
 
 TUNE_EXACT_MAX_ITEMS = 15_000
 """``--tune`` with ``solver="auto"`` scores its grid with the approximate solver above this many items."""
+
+TUNE_NEIGHBOURS = 2048
+"""Neighbourhood of the approximate solver while ``--tune`` scores an l2 grid above ``TUNE_EXACT_MAX_ITEMS``
+items (or with ``solver="approx"`` and larger ``neighbours``): the grid's job is to rank the ridges, and
+each group's Gram block is shared by the whole grid (:func:`ease_weights_approx_grid`)."""
 
 MEMORY_FRACTION = 0.8
 """``solver="auto"`` uses at most this fraction of the memory available when the fit starts."""
@@ -208,14 +214,30 @@ def ease_weights_approx(
 
     Returns CSR (n, n) float32 with at most ``keep`` entries per column, zero diagonal. Memory: one dense
     ``neighbours`` x ``neighbours`` float32 block plus the output (:func:`approx_memory`); time about
-    ceil(n / (neighbours / 4)) x neighbours^3 flops."""
+    ceil(n / (neighbours / 4)) x 0.83 neighbours^3 flops."""
+    return ease_weights_approx_grid(X, [l2], neighbours=neighbours, keep=keep, block=block)[0]
+
+
+def ease_weights_approx_grid(
+    X: sp.spmatrix, l2s: list[float], *, neighbours: int = 8192, keep: int = 1024, block: int = BLOCK,
+    group: int | None = None,
+) -> list[sp.csr_matrix]:
+    """:func:`ease_weights_approx` for several ridges at once, one CSR (n, n) per entry of ``l2s``: the
+    groups, each group's neighbourhood U and its Gram block X_U^T X_U are built once and shared by every
+    ridge (only the diagonal changes); per ridge, one Cholesky factorisation of X_U^T X_U + l2 I and two
+    triangular solves for the group's columns (c^3 / 3 + 2 c^2 |g| flops, c = ``neighbours``). Memory: two
+    dense c x c float32 blocks plus ``len(l2s)`` outputs of n x ``keep`` (int32 row, float32 value).
+    ``group``: items per group (default ``neighbours // 4``; smaller groups get better-fitted neighbourhoods
+    for more factorisations)."""
     X = sp.csr_matrix(X, dtype=np.float32)
     n = X.shape[1]
     c = int(min(max(neighbours, 2), n))
-    groups = item_groups(X, c if c == n else max(c // 4, 1))
+    groups = item_groups(X, c if c == n else max(group or c // 4, 1))
     Xc = sp.csc_matrix(X)
     XT = sp.csr_matrix(X.T)
-    rows_out, cols_out, vals_out = [], [], []
+    k = min(keep, c)
+    rows_out: list[list[np.ndarray]] = [[] for _ in l2s]
+    vals_out: list[list[np.ndarray]] = [[] for _ in l2s]
     for g in groups:
         if c >= n:
             U = np.arange(n)
@@ -223,28 +245,39 @@ def ease_weights_approx(
             co = np.asarray(XT @ np.asarray(Xc[:, g].sum(axis=1)).ravel()).ravel()  # co-occurrence with g
             co[g] = np.inf
             U = np.sort(np.argpartition(-co, c - 1)[:c])
-        P = gram(Xc[:, U], l2, block=block)
-        try:
-            spd_inverse_inplace(P, block=block)
-        except np.linalg.LinAlgError:
-            raise RecganError("EASE: X^T X + l2 I is not positive definite (is l2 > 0?)") from None
-        loc = np.searchsorted(U, g)
-        Bg = P[:, loc]  # (c, |g|)
-        del P
-        Bg /= -Bg[loc, np.arange(len(g))]
-        Bg[loc, np.arange(len(g))] = 0.0
-        k = min(keep, len(U))
-        idx = np.argpartition(-np.abs(Bg), k - 1, axis=0)[:k] if k < len(U) else \
-            np.broadcast_to(np.arange(len(U))[:, None], Bg.shape)
-        rows_out.append(U[idx].ravel())
-        cols_out.append(np.broadcast_to(g, idx.shape).ravel())
-        vals_out.append(np.take_along_axis(Bg, idx, axis=0).ravel())
-    B = sp.csr_matrix(
-        (np.concatenate(vals_out), (np.concatenate(rows_out), np.concatenate(cols_out))),
-        shape=(n, n), dtype=np.float32,
-    )
-    B.eliminate_zeros()
-    return B
+        G = gram(Xc[:, U], 0.0, block=block)
+        loc = torch.from_numpy(np.searchsorted(U, g))
+        cols = torch.arange(len(g))
+        for j, l2 in enumerate(l2s):
+            A = G.copy() if j < len(l2s) - 1 else G  # the last ridge may overwrite the shared Gram block
+            A[np.diag_indices(c)] += np.float32(l2)
+            try:
+                cholesky_inplace(A, block=block)
+            except np.linalg.LinAlgError:
+                raise RecganError("EASE: X^T X + l2 I is not positive definite (is l2 > 0?)") from None
+            L = torch.from_numpy(A)  # lower triangle: the factor (the solves read no other entry)
+            E = torch.zeros((c, len(g)), dtype=torch.float32)
+            E[loc, cols] = 1.0
+            Bg = torch.linalg.solve_triangular(L.mT, torch.linalg.solve_triangular(L, E, upper=False),
+                                               upper=True)  # P[:, g], (c, |g|)
+            del A, L, E
+            Bg /= -Bg[loc, cols]
+            Bg[loc, cols] = 0.0
+            idx = torch.topk(Bg.abs(), k, dim=0, sorted=False).indices if k < c else \
+                torch.arange(c)[:, None].expand(c, len(g))
+            rows_out[j].append(U[idx.numpy()].astype(np.int32).ravel())
+            vals_out[j].append(torch.gather(Bg, 0, idx).numpy().ravel())
+            del Bg, idx
+        del G
+    cols_all = np.concatenate([np.broadcast_to(g, (k, len(g))).ravel() for g in groups]).astype(np.int32)
+    out = []
+    for j in range(len(l2s)):
+        rows, vals = np.concatenate(rows_out[j]), np.concatenate(vals_out[j])
+        rows_out[j] = vals_out[j] = []  # type: ignore[call-overload]
+        B = sp.csr_matrix((vals, (rows, cols_all)), shape=(n, n), dtype=np.float32)
+        B.eliminate_zeros()
+        out.append(B)
+    return out
 
 
 def approx_memory(n_items: int, neighbours: int = 8192, keep: int = 1024, block: int = BLOCK) -> int:
@@ -321,6 +354,9 @@ class EASEConfig(Config):
     neighbours: int = Field(8192, ge=2)
     """Approximate solver: the items each item's weights are fitted over (its group of co-occurring items and
     the items that co-occur most with that group); memory ~ 4 neighbours^2 bytes."""
+    keep: int = Field(1024, ge=1)
+    """Approximate solver: the largest-magnitude weights kept per item (column of B); memory ~ 20 n_items keep
+    bytes."""
 
 
 @register
@@ -340,8 +376,8 @@ class EASE(ItemItemModel):
             self.W_ = ease_weights(data.X, c.l2)
             mem = exact_memory(n)
         else:
-            self.W_ = ease_weights_approx(data.X, c.l2, neighbours=c.neighbours)
-            mem = approx_memory(n, c.neighbours)
+            self.W_ = ease_weights_approx(data.X, c.l2, neighbours=c.neighbours, keep=c.keep)
+            mem = approx_memory(n, c.neighbours, c.keep)
         how = "asked for" if c.solver == solver else f"picked by solver=auto for {n} items"
         message = f"EASE solver: {solver} ({how}; ~{_gib(mem)} needed)"
         self.info["solver"] = {"solver": solver, "requested": c.solver, "memory_bytes": int(mem),
@@ -349,10 +385,34 @@ class EASE(ItemItemModel):
         log.info(message)
 
     @classmethod
-    def tuning_params(cls, params: dict[str, Any], data: Interactions) -> dict[str, Any]:
-        """Settings that override ``params`` while ``--tune`` scores its grid (the final fit keeps ``params``):
-        with ``solver="auto"`` on more than ``TUNE_EXACT_MAX_ITEMS`` items, each grid point is fitted with the
-        approximate solver (seconds instead of minutes per point) and only the chosen l2 is fitted exactly."""
-        if params.get("solver", "auto") == "auto" and data.n_items > TUNE_EXACT_MAX_ITEMS:
-            return {"solver": "approx"}
-        return {}
+    def fit_grid(cls, params: dict[str, Any], points: list[dict[str, Any]],
+                 data: Interactions) -> tuple[str, Iterator[tuple[dict[str, Any], EASE]]] | None:
+        """How ``--tune`` fits an l2 grid on ``data`` (the carve's train part) when the dense solver is too
+        slow to fit every point: with ``solver="auto"`` above ``TUNE_EXACT_MAX_ITEMS`` items (or with
+        ``solver="approx"``), every point is fitted by the approximate solver at ``TUNE_NEIGHBOURS``
+        neighbours (at most the given ``neighbours``), each group's Gram block built once for the whole grid
+        (:func:`ease_weights_approx_grid`). Returns (a sentence saying so, an iterator of (point, fitted
+        model)), or None (each point fitted on its own) for small catalogues, an exact solver asked for, or a
+        grid over anything but l2. The final fit keeps the given settings."""
+        solver = params.get("solver", "auto")
+        big = solver == "approx" or (solver == "auto" and data.n_items > TUNE_EXACT_MAX_ITEMS)
+        if not big or not points or any(set(p) != {"l2"} for p in points):
+            return None
+        base = cls(**params).config
+        c = min(TUNE_NEIGHBOURS, base.neighbours)
+        choose_solver(data.n_items, "approx", c)  # fails before allocating when even this cannot fit
+        how = (f"l2 grid scored with the approximate solver (neighbours={c}, keep={base.keep}; one Gram block "
+               f"per item group shared by the {len(points)} ridges) on the validation carve; the final fit "
+               f"uses solver={solver}")
+
+        def fitted() -> Iterator[tuple[dict[str, Any], EASE]]:
+            Ws = ease_weights_approx_grid(data.X, [float(p["l2"]) for p in points], neighbours=c,
+                                          keep=base.keep)
+            for p in points:
+                m = cls(**{**params, **p, "solver": "approx", "neighbours": c})
+                m.data_, m.W_ = data, Ws.pop(0)
+                m.info["solver"] = {"solver": "approx", "requested": solver, "message": how,
+                                    "memory_bytes": int(approx_memory(data.n_items, c, base.keep))}
+                yield p, m
+
+        return how, fitted()

@@ -71,13 +71,16 @@ def fit_model(
     if tune:
         points = grid_points(grid or cls.tune_grid) or [{}]
         best_score, best = -1.0, {}
-        hook = getattr(cls, "tuning_params", None)  # settings a model wants while scoring its grid only
-        during = hook(params, carve.train) if hook else {}
-        if during:
-            log(f"  tune {name}: grid scored with {during} (the final fit keeps the given settings)")
-        for p in points:
-            m = cls(**{**params, **p, **during})
-            m.fit(carve.train, carve.test if iterative else None, QUIET.model_copy(update={"metric": metric}))
+        hook = getattr(cls, "fit_grid", None)  # a model that fits its whole grid at once (shared work)
+        shortcut = hook(params, points, carve.train) if hook else None
+        if shortcut is not None:
+            tuning_method, fitted = shortcut
+            log(f"  tune {name}: {tuning_method}")
+        else:
+            tuning_method, fitted = "each grid point fitted with the given settings", (
+                (p, cls(**{**params, **p}).fit(carve.train, carve.test if iterative else None,
+                                               QUIET.model_copy(update={"metric": metric}))) for p in points)
+        for p, m in fitted:
             score = validation_scores(m, carve.test, k)[metric]
             row = {**p, metric: round(score, 5)}
             if iterative:
@@ -103,5 +106,7 @@ def fit_model(
     else:
         model.fit(train, None, options)
     model.info["tuning"] = tuning
+    if tune:
+        model.info["tuning_method"] = tuning_method
     model.info["fit_seconds"] = round(time.perf_counter() - t0, 3)
     return FitResult(model, params, tuning, time.perf_counter() - t0)

@@ -1,0 +1,98 @@
+"""Gowalla acceptance run: exactly
+
+    recgan train --train ../shared/benchmarks/splits/gowalla/train.tsv --model ease --tune --out M
+    recgan recommend --model M --users all -k 50 --out R
+
+(run from the repository root), each under ``/usr/bin/time -v`` (wall s, CPU s = user + system, peak RSS of
+the whole process); R is scored against test.tsv per PROTOCOL.md (benchmarks/gowalla.py's ``score``: full
+ranking, train items excluded). Writes the "Acceptance run" part of benchmarks/results/91-gowalla.md (and
+WORK/acceptance.json); no hand edits needed:
+
+    python benchmarks/gowalla_accept.py [--work /tmp/recgan-gowalla/accept]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gowalla import ACCEPT_MARK, OUT, RECGAN, ROOT, SPLIT, score, timed  # noqa: E402
+
+TRAIN = "../shared/benchmarks/splits/gowalla/train.tsv"
+LIMIT_S, LIMIT_GB = 20 * 60, 12.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--work", default="/tmp/recgan-gowalla/accept")
+    args = ap.parse_args()
+    work = Path(args.work)
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    model, recs = work / "M", work / "R.tsv"
+    os.chdir(ROOT)  # TRAIN is relative to the repository root
+    load0, started = os.getloadavg(), datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    t0 = time.perf_counter()
+    train = timed([RECGAN, "train", "--train", TRAIN, "--model", "ease", "--tune", "--out", str(model)],
+                  work / "train.log")
+    rec = timed([RECGAN, "recommend", "--model", str(model), "--users", "all", "-k", "50", "--out", str(recs)],
+                work / "recommend.log") if train["rc"] == 0 else None
+    total = time.perf_counter() - t0
+    load1 = os.getloadavg()
+    text = (work / "train.log").read_text()
+    chosen = re.search(r"params: (\{.*\})", text)
+    res = {
+        "started": started, "load_start": [round(x, 2) for x in load0], "load_end": [round(x, 2) for x in load1],
+        "train": train, "recommend": rec, "total_wall_s": round(total, 1),
+        "chosen": json.loads(chosen.group(1)) if chosen else None,
+        "tuning": re.findall(r"tune \S+ (\{.*?\}): valid ndcg@20 = ([\d.]+)", text),
+        "tuning_method": (re.findall(r"tune ease: (.*)", text) or [None])[0],
+        "solver": (re.findall(r"EASE solver: (.*)", text) or [None])[-1],
+        "test": score(recs, SPLIT / "test.tsv") if rec and rec["rc"] == 0 else None,
+        "cpus": os.cpu_count(),
+    }
+    (work / "acceptance.json").write_text(json.dumps(res, indent=1))
+    write(res)
+    print(json.dumps(res, indent=1))
+
+
+def write(r: dict) -> None:
+    tr, rc, t = r["train"], r["recommend"] or {}, r["test"] or {}
+    peak = max(tr["peak_rss_gb"] or 0, rc.get("peak_rss_gb") or 0)
+    ok = (tr["rc"] == 0 and rc.get("rc") == 0 and r["total_wall_s"] <= LIMIT_S and peak <= LIMIT_GB)
+    grid = ", ".join(f"{json.loads(p.replace(chr(39), chr(34)))['l2']:g}: {s}" for p, s in r["tuning"])
+    l2 = (r["chosen"] or {}).get("l2")
+    part = f"""{ACCEPT_MARK}
+
+`python benchmarks/gowalla_accept.py` ({r['started']}, {r['cpus']} CPUs; load average (1/5/15 min) at start
+{' / '.join(map(str, r['load_start']))}, at end {' / '.join(map(str, r['load_end']))}: {'a quiet machine' if r['load_start'][0] < 1.5 and r['load_end'][0] < 3 else 'a shared, loaded machine: wall seconds are upper bounds'}).
+Each command under `/usr/bin/time -v`, from the repository root:
+
+| command | exit | wall s | CPU s | peak RSS GB |
+|---|---|---|---|---|
+| `{tr['cmd']}` | {tr['rc']} | {tr['wall_s']} | {tr['cpu_s']} | {tr['peak_rss_gb']} |
+| `{rc.get('cmd', '(not run)')}` | {rc.get('rc', '-')} | {rc.get('wall_s', '-')} | {rc.get('cpu_s', '-')} | {rc.get('peak_rss_gb', '-')} |
+
+Both commands: {r['total_wall_s']} s wall (limit {LIMIT_S} s), peak RSS {peak} GB (limit {LIMIT_GB:g} GB):
+**{'within' if ok else 'NOT within'} the limits**. Tuning: {r['tuning_method'] or '-'}; validation NDCG@20 by
+l2: {grid or '-'}; chosen l2 = {l2}; final fit: {r['solver'] or '-'}. R scored on test.tsv (PROTOCOL.md, full
+ranking, train items excluded): **Recall@20 {t.get('recall@20', '-')}, NDCG@20 {t.get('ndcg@20', '-')}**
+(Recall@10 {t.get('recall@10', '-')}, NDCG@10 {t.get('ndcg@10', '-')}); LightGCN's published, test-selected
+figures: Recall@20 0.1830, NDCG@20 0.1554.
+"""
+    old = OUT.read_text() if OUT.exists() else ""
+    head = old[:old.index(ACCEPT_MARK)].rstrip() + "\n\n" if ACCEPT_MARK in old else (old.rstrip() + "\n\n" if old else "")
+    OUT.write_text(head + part)
+
+
+if __name__ == "__main__":
+    main()
