@@ -215,6 +215,9 @@ def write(rows: list[dict], out: Path) -> None:
     for r in other:
         L.append(f"On {_setting(r)} (seed {r['seed']}) auto chose {r['choice']}: EASE {r['ndcg@10']['auto']:.4f} against "
                  f"{r['ndcg@10']['none']:.4f} on the sparse log ({100 * r['auto_vs_none']['rel']:+.1f} %).")
+    L += ["", "The grid check (auto against no augmentation per seed, and auto's mean over seeds against the best "
+          "strategy in hindsight, on each data set's n5 units) is the section \"The augmentation grid with an auto "
+          "column\" (`benchmarks/augment_grid.py --auto`)."]
     L += ["", "The tie rule (the simplest candidate within the carve's noise of the best wins) was added after a first "
           "run of seed 0 had read the test set: with the best carve score winning, auto chose CFGAN there "
           "(docs/augmentation.md, `--generator auto`); the single-generator cfgan rows show what that gives."]
