@@ -18,6 +18,17 @@ than the seed spread; the start is what carries it.
 Discriminator (the only part that touches real data besides the start): each channel's profile normalised to sum 1
 (= the mean of its items' embeddings after the first linear layer) ++ log sizes -> MLP -> a score.
 
+Large catalogues (``outputs``). With dense outputs every step spans the catalogue: the generator's logits,
+the Gumbel noise and top-k, the straight-through softmax and the critic's first layer are (batch, channels,
+items), so an epoch's time grows linearly with the items. With ``outputs="sampled"`` (``auto`` picks it from
+SAMPLED_FROM_ITEMS items on, never under DP) a step draws ``candidates`` items from the popularity prior (mixed
+with the uniform distribution), draws the fake profiles among them with logits corrected by the log of each
+item's inclusion probability (the sampled-softmax estimate of the full distribution), and reads the
+critic's first layer (:class:`SampledCritic`, an item table) only at those items and the real batch's own
+items: that is exact for the sparse profiles the critic sees, and the item tables of both networks get
+sparse gradients and lazy Adam steps (:class:`RowAdam`). The step then costs O(batch x (candidates + the
+batch's items)), whatever the catalogue; release sampling keeps the whole catalogue.
+
 Stabilisers: WGAN-GP (``loss="wgan-gp"``, gradient penalty from :mod:`recgan.core.gan_parts`) or the
 non-saturating loss, PacGAN packing (``pac`` profiles judged together), an exponential moving average of
 the generator's weights (the EMA generator is what is released), and the collapse alarm of
