@@ -236,9 +236,14 @@ def ease_weights_approx_grid(
     Xc = sp.csc_matrix(X)
     XT = sp.csr_matrix(X.T)
     k = min(keep, c)
-    rows_out: list[list[np.ndarray]] = [[] for _ in l2s]
-    vals_out: list[list[np.ndarray]] = [[] for _ in l2s]
+    # outputs preallocated (one large array per ridge, not thousands of small pieces that would fragment the
+    # heap and keep its memory after the fit): group g's (k, |g|) block at k * (its first column's offset)
+    rows_out = [np.empty(k * n, np.int32) for _ in l2s]
+    vals_out = [np.empty(k * n, np.float32) for _ in l2s]
+    offset = 0
     for g in groups:
+        seg = slice(k * offset, k * (offset + len(g)))
+        offset += len(g)
         if c >= n:
             U = np.arange(n)
         else:
@@ -265,16 +270,17 @@ def ease_weights_approx_grid(
             Bg[loc, cols] = 0.0
             idx = torch.topk(Bg.abs(), k, dim=0, sorted=False).indices if k < c else \
                 torch.arange(c)[:, None].expand(c, len(g))
-            rows_out[j].append(U[idx.numpy()].astype(np.int32).ravel())
-            vals_out[j].append(torch.gather(Bg, 0, idx).numpy().ravel())
+            rows_out[j][seg] = U[idx.numpy()].ravel()
+            vals_out[j][seg] = torch.gather(Bg, 0, idx).numpy().ravel()
             del Bg, idx
         del G
     cols_all = np.concatenate([np.broadcast_to(g, (k, len(g))).ravel() for g in groups]).astype(np.int32)
     out = []
     for j in range(len(l2s)):
-        rows, vals = np.concatenate(rows_out[j]), np.concatenate(vals_out[j])
-        rows_out[j] = vals_out[j] = []  # type: ignore[call-overload]
+        rows, vals = rows_out[j], vals_out[j]
+        rows_out[j] = vals_out[j] = np.empty(0)
         B = sp.csr_matrix((vals, (rows, cols_all)), shape=(n, n), dtype=np.float32)
+        del rows, vals
         B.eliminate_zeros()
         out.append(B)
     return out

@@ -89,6 +89,7 @@ def fit_model(
             log(f"  tune {name} {p}: valid {metric} = {score:.4f}")
             if score > best_score:
                 best_score, best = score, p
+            del m  # one grid point's model at a time (none left over during the final fit)
         params.update(best)
     model = cls(**params)
     if iterative and early_stopping:
