@@ -6,6 +6,7 @@ diag(B) = 0. Fit is one n_items x n_items inversion (O(n_items^3)); scores = X @
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 from collections.abc import Iterator
@@ -151,6 +152,7 @@ def ease_weights(X: sp.spmatrix, l2: float | np.ndarray, *, block: int = BLOCK,
         B = P64 / (-np.diag(P64))
         B[np.diag_indices_from(B)] = 0.0
         return np.ascontiguousarray(B, dtype=np.float32)
+    release_free_heap()  # what earlier work (e.g. a tuning grid) freed, before the big allocation
     P = gram(X, l2, block=block)
     try:
         spd_inverse_inplace(P, block=block)
@@ -161,6 +163,15 @@ def ease_weights(X: sp.spmatrix, l2: float | np.ndarray, *, block: int = BLOCK,
     T.div_(-d)
     torch.diagonal(T).zero_()
     return P
+
+
+def release_free_heap() -> None:
+    """Give the C heap's free pages back to the operating system (glibc ``malloc_trim``; a no-op elsewhere):
+    freed small and medium arrays otherwise stay in this process's resident memory."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def exact_memory(n_items: int, block: int = BLOCK) -> int:
