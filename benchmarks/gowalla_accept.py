@@ -38,7 +38,9 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(args.work)
     if args.rewrite:
-        write(json.loads((work / "acceptance.json").read_text()), work)
+        res = json.loads((work / "acceptance.json").read_text())
+        res["tuning"] = list({p: s for p, s in res["tuning"]}.items())  # older runs counted progress lines too
+        write(res, work)
         return
     if work.exists():
         shutil.rmtree(work)
@@ -59,9 +61,9 @@ def main() -> None:
         "started": started, "load_start": [round(x, 2) for x in load0], "load_end": [round(x, 2) for x in load1],
         "train": train, "recommend": rec, "total_wall_s": round(total, 1),
         "chosen": json.loads(chosen.group(1)) if chosen else None,
-        "tuning": re.findall(r"tune \S+ (\{.*?\}): valid ndcg@20 = ([\d.]+)", text),
-        "tuning_method": (re.findall(r"tune ease: (.*)", text) or [None])[0],
-        "solver": (re.findall(r"EASE solver: (.*)", text) or [None])[-1],
+        "tuning": re.findall(r"^\s*tune \S+ (\{.*?\}): valid ndcg@20 = ([\d.]+)", text, re.M),
+        "tuning_method": (re.findall(r"^\s*tune ease: (.*)", text, re.M) or [None])[0],
+        "solver": (re.findall(r"^EASE solver: (.*)", text, re.M) or [None])[-1],
         "test": score(recs, SPLIT / "test.tsv") if rec and rec["rc"] == 0 else None,
         "cpus": os.cpu_count(),
     }
