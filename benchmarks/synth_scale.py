@@ -179,7 +179,7 @@ def write_section(res: dict, work: Path) -> None:
                 f"| {r['items']:,} | {r['users']:,} | {r['outputs']} | full | {r.get('steps_per_epoch', '–')} | – | – | "
                 f"{r.get('epoch_s', '–')} | – | {r.get('fit_s', '–')} | {r['wall_s']} (CPU {r['cpu_s']}) | "
                 f"{r['peak_rss_gb']} | {r['threads']} | {r['load_average']} | `{r['cmd']}` |")
-    steps = {(r["items_requested"], r["outputs"]): r for r in rows if r["kind"] == "steps"}
+    steps = {(r["items_requested"], r["outputs"]): r for r in rows if r["kind"] == "steps" and r["threads"] == 1}
     sizes = sorted({i for i, _ in steps})
     if sizes:
         lines += ["", "Epoch time against the catalogue (CPU seconds of one thread, extrapolated from the steps rows "
