@@ -119,10 +119,22 @@ l2: {grid or '-'}; chosen l2 = {l2}{edge}; final fit: {r['solver'] or '-'}. R sc
 ranking, train items excluded): **Recall@20 {t.get('recall@20', '-')}, NDCG@20 {t.get('ndcg@20', '-')}**
 (Recall@10 {t.get('recall@10', '-')}, NDCG@10 {t.get('ndcg@10', '-')}); LightGCN's published, test-selected
 figures: Recall@20 0.1830, NDCG@20 0.1554.
-{approx_ratio(r, work)}{fidelity()}"""
+{approx_ratio(r, work)}{hundred_k()}{fidelity()}"""
     old = OUT.read_text() if OUT.exists() else ""
     head = old[:old.index(ACCEPT_MARK)].rstrip() + "\n\n" if ACCEPT_MARK in old else (old.rstrip() + "\n\n" if old else "")
     OUT.write_text(head + part)
+
+
+def hundred_k() -> str:
+    """The approximate solver's 100,000-item fit (benchmarks/results/91-ease-100k.json, commands inside)."""
+    path = ROOT / "benchmarks" / "results" / "91-ease-100k.json"
+    if not path.exists():
+        return ""
+    r = json.loads(path.read_text())
+    return (f"\nApproximate solver at {r['items']:,} items (simulated log, {r['target_interactions']:,} target "
+            f"interactions, default neighbours 8192 / keep 1024): `{r['commands'][1]}` after `{r['commands'][0]}`: "
+            f"{r['wall_s']} s wall, {r['cpu_s']} CPU s, peak RSS {r['peak_rss_gb']} GB (limit 8 GB; its own estimate: "
+            f"\"{r['solver_line']}\"); {r['env']}.\n")
 
 
 def fidelity() -> str:
