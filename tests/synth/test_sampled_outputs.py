@@ -11,7 +11,7 @@ from recgan.errors import RecganError
 from recgan.synth import BehaviourSynthesizer, load_synthesizer
 from recgan.synth import gan as gan_mod
 from recgan.synth.base import ProfileDecoder
-from recgan.synth.gan import Critic, SampledCritic, critic_input
+from recgan.synth.critic import Critic, SampledCritic, critic_input
 
 TINY = {"epochs": 2, "train_batch": 32, "z_dim": 8, "hidden": 32, "emb": 16, "d_emb": 16, "d_hidden": 32,
         "diag_every": 1, "outputs": "sampled", "candidates": 24}
@@ -95,7 +95,7 @@ def test_sampled_fit_resumes_bit_exactly(shop, tmp_path):
 
 
 def test_row_adam_matches_sparse_adam():
-    from recgan.synth.gan import RowAdam
+    from recgan.synth.critic import RowAdam
 
     torch.manual_seed(0)
     a = torch.nn.Parameter(torch.randn(30, 4))
