@@ -382,7 +382,7 @@ class EASE(ItemItemModel):
 
     name = "ease"
     config_class = EASEConfig
-    tune_grid = {"l2": [50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0]}
+    tune_grid = {"l2": [10.0, 20.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0]}
 
     def _fit(self, data: Interactions, valid: Interactions | None) -> None:
         # interaction weights (1.0 for plain implicit data; augmentation may down-weight)
