@@ -17,10 +17,10 @@ import argparse
 import json
 import re
 import shlex
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from harness.timing import timed
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "91-gowalla.md"
@@ -40,20 +40,6 @@ MODELS = {  # name -> recgan train arguments
     "cfgan-large": ["--model", "cfgan-large"],
     "ease-gan": ["--model", "ease-gan"],
 }
-
-
-def timed(cmd: list[str], log: Path) -> dict:
-    """Run ``cmd`` under /usr/bin/time -v; wall seconds, peak RSS (GB), exit code; its output to ``log``."""
-    print("$", shlex.join(cmd), flush=True)
-    t = time.perf_counter()
-    with open(log, "w") as fh:
-        rc = subprocess.run(["/usr/bin/time", "-v", *cmd], stdout=fh, stderr=subprocess.STDOUT).returncode
-    text = log.read_text()
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
-    cpu = [float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", text)]
-    return {"rc": rc, "wall_s": round(time.perf_counter() - t, 1), "cpu_s": round(sum(cpu), 1),
-            "peak_rss_gb": round(int(rss.group(1)) / 1024**2, 2) if rss else None,
-            "cmd": shlex.join(["recgan", *cmd[1:]] if cmd[0] == RECGAN else cmd)}
 
 
 def score(recs: Path, test: Path) -> dict:

@@ -20,8 +20,9 @@ import re
 import shlex
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from harness.timing import timed
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "80-scale.md"
@@ -32,20 +33,6 @@ LIMIT_GB = 16.0
 # buy is the target; large batches so that the per-step costs over the catalogue-sized layers amortise
 TRAIN_PARAMS = ["condition_behaviours=all", "g_hidden=128", "d_hidden=64", "batch_size=4096",
                 "batch_size_d=8192", "neg_per_pos=2", "zr_per_pos=2", "min_neg=8", "lr=1e-3", "lr_d=1e-3"]
-
-
-def timed(cmd: list[str], log: Path) -> dict:
-    """Run ``cmd`` under /usr/bin/time -v; return peak RSS (GB), wall seconds, exit code; stderr to ``log``."""
-    full = ["/usr/bin/time", "-v", *cmd]
-    print("$", shlex.join(cmd), flush=True)
-    t = time.perf_counter()
-    with open(log, "w") as fh:
-        rc = subprocess.run(full, stdout=fh, stderr=subprocess.STDOUT).returncode
-    wall = time.perf_counter() - t
-    text = log.read_text()
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
-    return {"rc": rc, "wall_s": round(wall, 1), "peak_rss_gb": round(int(rss.group(1)) / 1024**2, 2) if rss else None,
-            "cmd": shlex.join(cmd)}
 
 
 def ensure_log(work: Path, users: int, items: int, n: int, reuse: dict[int, str]) -> tuple[Path, str]:
@@ -73,7 +60,6 @@ def run_cfgan(work: Path, log: Path, items: int, extra: list[str]) -> dict:
     tl = model / "training_log.jsonl"
     if r["rc"] == 0 and tl.exists():
         r["epoch_s"] = round(json.loads(tl.read_text().splitlines()[0])["seconds"], 1)
-    r["cmd"] = r["cmd"].replace(RECGAN, "recgan")
     return r
 
 
@@ -116,7 +102,6 @@ def run_synth(work: Path, log: Path, items: int, users: int, extra: list[str]) -
     if r["rc"] == 0 and info.exists():
         meta = json.loads(info.read_text())
         r["fit_s"] = (meta.get("info") or meta.get("training") or {}).get("fit_seconds")
-    r["cmd"] = r["cmd"].replace(RECGAN, "recgan")
     return r
 
 
@@ -141,7 +126,6 @@ def run_accuracy(work: Path, epochs: int, seed: int) -> dict:
         r["metrics"] = json.loads(ev.stdout)["metrics"] if ev.returncode == 0 else None
         tl = [json.loads(x) for x in (model / "training_log.jsonl").read_text().splitlines()] if r["rc"] == 0 else []
         r["epoch_s"] = round(sum(e["seconds"] for e in tl) / max(1, len(tl)), 2)
-        r["cmd"] = r["cmd"].replace(RECGAN, "recgan")
         out[name] = r
         print(name, r["metrics"], flush=True)
     return out

@@ -23,12 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from harness.timing import timed
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "82-synth-scale.md"
@@ -132,23 +133,6 @@ def pd_concat(frames):
     import pandas as pd
 
     return pd.concat(frames, ignore_index=True)
-
-
-def timed(cmd: list[str], log: Path) -> dict:
-    full = ["/usr/bin/time", "-v", *cmd]
-    print("$", shlex.join(cmd), flush=True)
-    t = time.perf_counter()
-    with open(log, "w") as fh:
-        rc = subprocess.run(full, stdout=fh, stderr=subprocess.STDOUT).returncode
-    text = log.read_text()
-
-    def field(pat):
-        m = re.search(pat, text)
-        return float(m.group(1)) if m else None
-    return {"rc": rc, "wall_s": round(time.perf_counter() - t, 1), "text": text,
-            "peak_rss_gb": round((field(r"Maximum resident set size \(kbytes\): (\d+)") or 0) / 1024**2, 2),
-            "cpu_s": round((field(r"User time \(seconds\): ([\d.]+)") or 0)
-                           + (field(r"System time \(seconds\): ([\d.]+)") or 0), 1)}
 
 
 def write_section(res: dict, work: Path) -> None:
@@ -270,7 +254,7 @@ def main() -> None:
             out = work / f"synth-{items}-{a.outputs}"
             cmd = [RECGAN, "synth", "fit", "--train", log, "--generator", "gan", "--epochs", "1",
                    "--temperature", "1", "--param", f"outputs={a.outputs}", "--out", str(out)]
-            r = timed(cmd, work / f"full-{items}-{a.outputs}.log")
+            r = timed(cmd, work / f"full-{items}-{a.outputs}.log", text=True)
             r["load_average"] = round(os.getloadavg()[0], 1)
             if r["rc"]:
                 raise SystemExit(r.pop("text")[-3000:])
@@ -284,7 +268,7 @@ def main() -> None:
             key = f"full-{items}-{a.outputs}-t{threads}"
         else:
             cmd = [sys.executable, __file__, "--child", log, a.outputs, str(a.steps)]
-            r = timed(cmd, work / f"steps-{items}-{a.outputs}.log")
+            r = timed(cmd, work / f"steps-{items}-{a.outputs}.log", text=True)
             if r["rc"]:
                 raise SystemExit(r.pop("text")[-3000:])
             child = json.loads([x for x in r["text"].splitlines() if x.startswith("{")][-1])
