@@ -202,3 +202,21 @@ def test_a_real_kill_during_a_save_leaves_the_old_folder_and_nothing_for_good(tm
     assert [n for n in _siblings(m) if n.endswith(".tmp")]  # what the kill left
     _write_model(m, "new")
     assert _tag(m) == "new" and _siblings(m) == ["ready"]
+
+
+def test_load_npz_maps_large_members_copy_on_write(tmp_path):
+    import numpy as np
+
+    from recgan.io import load_npz, write_npz
+
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    f = np.asfortranarray(np.random.default_rng(0).random((5, 7)))
+    small = np.arange(3)
+    write_npz(tmp_path / "x.npz", a=a, f=f, small=small, empty=np.empty((0, 3)))
+    got = load_npz(tmp_path / "x.npz", mmap_min_bytes=48)  # a and f mapped, small read
+    for k, v in {"a": a, "f": f, "small": small}.items():
+        assert type(got[k]) is np.ndarray and got[k].dtype == v.dtype and np.array_equal(got[k], v)
+    assert got["f"].flags.f_contiguous and got["empty"].shape == (0, 3)
+    got["a"][0, 0] = 99.0  # writable, and the file is untouched
+    assert load_npz(tmp_path / "x.npz")["a"][0, 0] == 0.0
+    assert np.array_equal(load_npz(tmp_path / "x.npz", mmap_min_bytes=1)["small"], small)

