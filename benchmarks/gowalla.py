@@ -78,8 +78,31 @@ def run(work: Path, name: str, params: list[str], tune: bool, extra: list[str] |
     return {tag: r}
 
 
+def kept_rows(res: dict) -> list[tuple[str, float | None, float | None, str]]:
+    """Rows of the committed section whose model has no run in ``res`` (runs of earlier sessions, whose work
+    folders are gone): (model, Recall@20, NDCG@20, the row's line), kept verbatim."""
+    if not OUT.exists():
+        return []
+    text = OUT.read_text()
+    text = text[:text.index(ACCEPT_MARK)] if ACCEPT_MARK in text else text
+    have = {r["model"] for r in res.values()}
+    out = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("| ") or len(cells) < 4 or cells[1] in ("settings", "published") or \
+                set(cells[0]) <= set("-"):
+            continue
+        model = cells[0].split(" (")[0]
+        if model in have:
+            continue
+        num = [float(c) if c.replace(".", "", 1).isdigit() else None for c in cells[2:4]]
+        out.append((model, num[0], num[1], line))
+    return out
+
+
 def write_section(res: dict, invocations: list[str]) -> None:
     rows = []
+    kept = kept_rows(res)
     for _tag, r in sorted(res.items(), key=lambda kv: -(kv[1].get("test", {}).get("ndcg@20") or 0)):
         if r.get("not_run"):
             rows.append(f"| {r['model']} | not run: {r['not_run']} | - | - | | | | | | | |")
@@ -96,20 +119,28 @@ def write_section(res: dict, invocations: list[str]) -> None:
     pub = "\n".join(f"| {k} | published | {a:.4f} | {b:.4f} | | | | | | | |" for k, (a, b) in PUBLISHED.items())
     scored = [(r["test"]["ndcg@20"], r["test"]["recall@20"], r["model"] + (f" ({r['solver']})" if r.get("solver") else ""))
               for r in res.values() if r.get("test")]
+    scored += [(nd, rc, line.split("|")[1].strip()) for _m, rc, nd, line in kept if nd is not None]
+    rows = [line for _nd, line in sorted(
+        [((r.get("test") or {}).get("ndcg@20") or 0.0, line) for r, line in zip(
+            [r for _t, r in sorted(res.items(), key=lambda kv: -(kv[1].get("test", {}).get("ndcg@20") or 0))],
+            rows, strict=True)] + [(nd or 0.0, line) for _m, _rc, nd, line in kept], key=lambda x: -x[0])]
     best = max(scored) if scored else None
     lg = PUBLISHED["LightGCN (paper, best epoch chosen on test)"]
     verdict = (f"Best recgan run in this table: **{best[2]}**, NDCG@20 {best[0]:.4f} / Recall@20 {best[1]:.4f}, "
                f"{100 * (best[0] / lg[1] - 1):+.1f} % / {100 * (best[1] / lg[0] - 1):+.1f} % against LightGCN's "
                f"published {lg[1]} / {lg[0]}." if best else "No run scored yet.")
-    trained = [x for x, r in zip(scored, [r for r in res.values() if r.get("test")], strict=True)
-               if r["model"] in ITERATIVE]
+    trained = [x for x in scored if x[2].split(" (")[0] in ITERATIVE]
     if trained:
         tb = max(trained)
         verdict += (f" Best of the iterative models (BPR-MF, Mult-VAE, cfgan-large, EASE-GAN; fixed CPU budgets, "
                     f"not tuned): **{tb[2]}**, NDCG@20 {tb[0]:.4f} / Recall@20 {tb[1]:.4f}, "
                     f"{100 * (tb[0] / lg[1] - 1):+.1f} % / {100 * (tb[1] / lg[0] - 1):+.1f} % against LightGCN.")
     old = OUT.read_text() if OUT.exists() else ""
-    kept = "\n" + old[old.index(ACCEPT_MARK):] if ACCEPT_MARK in old else ""  # gowalla_accept.py's part
+    accept = "\n" + old[old.index(ACCEPT_MARK):] if ACCEPT_MARK in old else ""  # gowalla_accept.py's part
+    if kept:
+        old_cmds = old[old.index("Commands: ") + len("Commands: "):].split("\n", 1)[0].rstrip(".")
+        invocations = [c.strip("`") for c in old_cmds.split("`, `")] + \
+            [c for c in invocations if f"`{c}`" not in old_cmds]
     OUT.write_text(f"""## Gowalla: recgan on LightGCN's public split (29,858 users x 40,981 items)
 
 Commands: {', '.join(f'`{c}`' for c in invocations)}.
@@ -133,7 +164,7 @@ seconds tell the work. LightGCN's figure is the paper's, with the best epoch cho
 {chr(10).join(rows)}
 
 {verdict}
-{kept}""")
+{accept}""")
 
 
 def main() -> None:

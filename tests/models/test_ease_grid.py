@@ -56,6 +56,7 @@ def test_tune_reports_the_shortcut_and_keeps_the_final_solver(monkeypatch):
 
 
 def test_approx_fits_100k_items_in_8_gb():
-    need = E.approx_memory(100_000, 8192, 1024)
-    assert need <= 8 * 10**9
-    assert E.choose_solver(100_000, "auto", 8192, available=int(need / E.MEMORY_FRACTION) + 1) == "approx"
+    for nb, keep in [(8192, 1024), (E.APPROX_NEIGHBOURS, E.APPROX_KEEP)]:  # the defaults too
+        need = E.approx_memory(100_000, nb, keep)
+        assert need <= 8 * 10**9
+        assert E.choose_solver(100_000, "auto", nb, available=int(need / E.MEMORY_FRACTION) + 1, keep=keep) == "approx"

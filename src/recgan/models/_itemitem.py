@@ -54,7 +54,9 @@ def sparse_dense_product(A: sp.csr_matrix, W: np.ndarray) -> np.ndarray:
             torch.from_numpy(A.indptr.astype(np.int64)), torch.from_numpy(A.indices.astype(np.int64)),
             torch.from_numpy(np.asarray(A.data, dtype=np.float32)), size=A.shape, check_invariants=False,
         )
-        return (At @ torch.from_numpy(W)).numpy()
+        out = np.empty((A.shape[0], W.shape[1]), np.float32)  # numpy's large arrays get huge pages (fewer faults)
+        torch.mm(At, torch.from_numpy(W), out=torch.from_numpy(out))
+        return out
 
 
 class ItemItemModel(Recommender):

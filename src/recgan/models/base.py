@@ -205,9 +205,15 @@ class Recommender(ABC):
         if items is not None:
             allowed = np.zeros(self.n_items, bool)
             allowed[np.asarray(items, dtype=np.int64)] = True
+        buf = None  # one scores buffer for every batch: fresh (batch, n_items) arrays cost a page fault per 4 KiB
         for lo in range(0, n, batch_size):
             sl = slice(lo, min(lo + batch_size, n))
-            s = np.array(scorer(sl), dtype=np.float32, copy=True)
+            scores = scorer(sl)
+            if buf is None:
+                buf = np.empty((min(batch_size, n), self.n_items), np.float32)
+            s = buf[: sl.stop - sl.start]
+            s[...] = scores  # a copy: masking below must not touch what the model returned
+            del scores
             s[~np.isfinite(s)] = -np.finfo(np.float32).max  # NaN/inf from a model never beat real scores
             if seen is not None:
                 mask_seen(s, seen[rows[sl]])

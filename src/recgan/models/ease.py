@@ -35,6 +35,10 @@ FLOAT64_MAX_ITEMS = 12_000
 bytes: 3.5 GB at 12,000 items); above it in float32 in place (~4 n^2 bytes). float32 loses digits when the
 ridge is small against X^T X (ml-100k-p1 at 5 interactions per user, l2=50: NDCG@10 0.099219 vs 0.099133)."""
 
+APPROX_NEIGHBOURS, APPROX_KEEP = 16_384, 4_096
+"""Defaults of the approximate solver. On Gowalla (40,981 items, l2 = 50) they keep 97.0 % of exact EASE's
+test NDCG@20 at 3.5 GB peak and 485 CPU s; 8,192 / 1,024 keep 93.3 % at 1.5 GB and 175 CPU s, and 8,192 /
+4,096 94.8 % (benchmarks/results/91-gowalla.md)."""
 TUNE_EXACT_MAX_ITEMS = 15_000
 """``--tune`` with ``solver="auto"`` scores its grid with the approximate solver above this many items."""
 
@@ -212,7 +216,8 @@ def item_groups(X: sp.csr_matrix, size: int, dims: int = 16) -> list[np.ndarray]
 
 
 def ease_weights_approx(
-    X: sp.spmatrix, l2: float, *, neighbours: int = 8192, keep: int = 1024, block: int = BLOCK,
+    X: sp.spmatrix, l2: float, *, neighbours: int = APPROX_NEIGHBOURS, keep: int = APPROX_KEEP,
+    block: int = BLOCK,
 ) -> sp.csr_matrix:
     """Approximate EASE for catalogues whose dense n x n inverse does not fit. The items are split into groups
     of co-occurring items (:func:`item_groups`, ``neighbours // 4`` items each); for every group g, U = g plus
@@ -230,7 +235,8 @@ def ease_weights_approx(
 
 
 def ease_weights_approx_grid(
-    X: sp.spmatrix, l2s: list[float], *, neighbours: int = 8192, keep: int = 1024, block: int = BLOCK,
+    X: sp.spmatrix, l2s: list[float], *, neighbours: int = APPROX_NEIGHBOURS, keep: int = APPROX_KEEP,
+    block: int = BLOCK,
     group: int | None = None,
 ) -> list[sp.csr_matrix]:
     """:func:`ease_weights_approx` for several ridges at once, one CSR (n, n) per entry of ``l2s``: the
@@ -247,14 +253,11 @@ def ease_weights_approx_grid(
     Xc = sp.csc_matrix(X)
     XT = sp.csr_matrix(X.T)
     k = min(keep, c)
-    # outputs preallocated (one large array per ridge, not thousands of small pieces that would fragment the
-    # heap and keep its memory after the fit): group g's (k, |g|) block at k * (its first column's offset)
-    rows_out = [np.empty(k * n, np.int32) for _ in l2s]
-    vals_out = [np.empty(k * n, np.float32) for _ in l2s]
-    offset = 0
+    # outputs preallocated in CSC order (one large array per ridge, not thousands of small pieces that would
+    # fragment the heap and keep its memory after the fit): column j's k entries at k * j .. k * j + k
+    rows_out = [np.empty((n, k), np.int32) for _ in l2s]
+    vals_out = [np.empty((n, k), np.float32) for _ in l2s]
     for g in groups:
-        seg = slice(k * offset, k * (offset + len(g)))
-        offset += len(g)
         if c >= n:
             U = np.arange(n)
         else:
@@ -281,27 +284,30 @@ def ease_weights_approx_grid(
             Bg[loc, cols] = 0.0
             idx = torch.topk(Bg.abs(), k, dim=0, sorted=False).indices if k < c else \
                 torch.arange(c)[:, None].expand(c, len(g))
-            rows_out[j][seg] = U[idx.numpy()].ravel()
-            vals_out[j][seg] = torch.gather(Bg, 0, idx).numpy().ravel()
+            rows_out[j][g] = U[idx.numpy()].T
+            vals_out[j][g] = torch.gather(Bg, 0, idx).numpy().T
             del Bg, idx
         del G
-    cols_all = np.concatenate([np.broadcast_to(g, (k, len(g))).ravel() for g in groups]).astype(np.int32)
+    indptr = np.arange(0, k * n + 1, k, dtype=np.int64 if k * n >= 2**31 else np.int32)
     out = []
     for j in range(len(l2s)):
-        rows, vals = rows_out[j], vals_out[j]
+        rows, vals = rows_out[j].ravel(), vals_out[j].ravel()
         rows_out[j] = vals_out[j] = np.empty(0)
-        B = sp.csr_matrix((vals, (rows, cols_all)), shape=(n, n), dtype=np.float32)
+        B = sp.csc_matrix((vals, rows, indptr), shape=(n, n)).tocsr()  # the only copy: CSC -> CSR
         del rows, vals
         B.eliminate_zeros()
         out.append(B)
     return out
 
 
-def approx_memory(n_items: int, neighbours: int = 8192, keep: int = 1024, block: int = BLOCK) -> int:
-    """Bytes :func:`ease_weights_approx` needs: one dense ``neighbours``^2 float32 block with its panels and
-    column slice, and the (n_items x keep) output in COO then CSR form."""
+def approx_memory(n_items: int, neighbours: int = APPROX_NEIGHBOURS, keep: int = APPROX_KEEP,
+                  block: int = BLOCK) -> int:
+    """Bytes :func:`ease_weights_approx` needs: during the fit one dense ``neighbours``^2 float32 block with its
+    panels and column slice beside the (n_items x keep) output (int32 row, float32 value: 8 bytes an entry);
+    at the end that output in CSC and in CSR form at once (16 bytes an entry)."""
     c = min(neighbours, n_items)
-    return int(exact_memory(c, block) + 4 * c * c // 4 + n_items * min(keep, c) * (8 + 8 + 4) * 2)
+    k = min(keep, c)
+    return int(max(exact_memory(c, block) + 4 * c * c // 4 + 8 * n_items * k, 16 * n_items * k))
 
 
 def available_memory() -> int:
@@ -335,14 +341,15 @@ def _gib(b: float) -> str:
     return f"{b / 2**30:.1f} GiB"
 
 
-def choose_solver(n_items: int, solver: str, neighbours: int = 8192, available: int | None = None) -> str:
+def choose_solver(n_items: int, solver: str, neighbours: int = APPROX_NEIGHBOURS, available: int | None = None,
+                  keep: int = APPROX_KEEP) -> str:
     """The solver a fit of ``n_items`` items uses: ``solver`` itself when given, else (``"auto"``) exact EASE
     when its memory (:func:`exact_memory`) is within ``MEMORY_FRACTION`` of the available memory, else the
     approximate one when that fits. Raises :class:`RecganError` before anything is allocated when the chosen
     (or every) solver would not fit."""
     avail = available_memory() if available is None else available
     budget = MEMORY_FRACTION * avail
-    need_exact, need_approx = exact_memory(n_items), approx_memory(n_items, neighbours)
+    need_exact, need_approx = exact_memory(n_items), approx_memory(n_items, neighbours, keep)
     if solver == "exact" and need_exact > budget:
         raise RecganError(
             f"EASE: exact solver for {n_items} items needs ~{_gib(need_exact)}, {_gib(avail)} available; "
@@ -350,7 +357,7 @@ def choose_solver(n_items: int, solver: str, neighbours: int = 8192, available: 
     if solver == "approx" and need_approx > budget:
         raise RecganError(
             f"EASE: approximate solver for {n_items} items needs ~{_gib(need_approx)}, {_gib(avail)} available; "
-            f"lower --param neighbours=")
+            f"lower --param neighbours= or --param keep=")
     if solver != "auto":
         return solver
     if need_exact <= budget:
@@ -359,7 +366,7 @@ def choose_solver(n_items: int, solver: str, neighbours: int = 8192, available: 
         return "approx"
     raise RecganError(
         f"EASE: {n_items} items need ~{_gib(need_exact)} (exact) or ~{_gib(need_approx)} (approx), "
-        f"{_gib(avail)} available; lower --param neighbours= or use a machine with more memory")
+        f"{_gib(avail)} available; lower --param neighbours= or --param keep=, or use a machine with more memory")
 
 
 class EASEConfig(Config):
@@ -368,11 +375,11 @@ class EASEConfig(Config):
     solver: Literal["auto", "exact", "approx"] = "auto"
     """"exact": dense float32 closed form (~4 n_items^2 bytes); "approx": sparse EASE restricted to each item's
     strongest neighbours (memory ~ n_items x neighbours); "auto": exact when it fits in the available memory."""
-    neighbours: int = Field(8192, ge=2)
+    neighbours: int = Field(APPROX_NEIGHBOURS, ge=2)
     """Approximate solver: the items each item's weights are fitted over (its group of co-occurring items and
     the items that co-occur most with that group); memory ~ 4 neighbours^2 bytes."""
-    keep: int = Field(1024, ge=1)
-    """Approximate solver: the largest-magnitude weights kept per item (column of B); memory ~ 20 n_items keep
+    keep: int = Field(APPROX_KEEP, ge=1)
+    """Approximate solver: the largest-magnitude weights kept per item (column of B); memory ~ 16 n_items keep
     bytes."""
 
 
@@ -388,7 +395,7 @@ class EASE(ItemItemModel):
         # interaction weights (1.0 for plain implicit data; augmentation may down-weight)
         c = self.config
         n = data.n_items
-        solver = choose_solver(n, c.solver, c.neighbours)
+        solver = choose_solver(n, c.solver, c.neighbours, keep=c.keep)
         if solver == "exact":
             self.W_ = ease_weights(data.X, c.l2)
             mem = exact_memory(n)
@@ -417,7 +424,7 @@ class EASE(ItemItemModel):
             return None
         base = cls(**params).config
         c = min(TUNE_NEIGHBOURS, base.neighbours)
-        choose_solver(data.n_items, "approx", c)  # fails before allocating when even this cannot fit
+        choose_solver(data.n_items, "approx", c, keep=base.keep)  # fails before allocating when even this cannot fit
         how = (f"l2 grid scored with the approximate solver (neighbours={c}, keep={base.keep}; one Gram block "
                f"per item group shared by the {len(points)} ridges) on the validation carve; the final fit "
                f"uses solver={solver}")
