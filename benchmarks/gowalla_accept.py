@@ -83,7 +83,7 @@ def approx_ratio(r: dict, work: Path) -> str:
     for tag, a in json.loads(cache.read_text()).items():
         ch = a.get("chosen") or {}
         if a.get("solver") == "approx" and ch.get("l2") == l2 and a.get("test"):
-            out.append(f"`{tag}` (neighbours={ch.get('neighbours')}, keep={ch.get('keep', 1024)}): NDCG@20 "
+            out.append(f"`{tag}` (neighbours={ch.get('neighbours')}, keep={ch.get('keep')}): NDCG@20 "
                        f"{a['test']['ndcg@20']} = {100 * a['test']['ndcg@20'] / t['ndcg@20']:.1f} % of exact, "
                        f"Recall@20 {a['test']['recall@20']}, train peak RSS {a['train']['peak_rss_gb']} GB")
     return ("Approximate solver at the same l2 (the table's rows): " + "; ".join(out) + ".\n") if out else ""
@@ -142,7 +142,8 @@ def hundred_k() -> str:
         return ""
     r = json.loads(path.read_text())
     return (f"\nApproximate solver at {r['items']:,} items (simulated log, {r['target_interactions']:,} target "
-            f"interactions, default neighbours 8192 / keep 1024): `{r['commands'][1]}` after `{r['commands'][0]}`: "
+            f"interactions, neighbours {r.get('neighbours', 8192)} / keep {r.get('keep', 1024)}): `{r['commands'][1]}` "
+            f"after `{r['commands'][0]}` (`python benchmarks/ease_100k.py`): "
             f"{r['wall_s']} s wall, {r['cpu_s']} CPU s, peak RSS {r['peak_rss_gb']} GB (limit 8 GB; its own estimate: "
             f"\"{r['solver_line']}\"); {r['env']}.\n")
 
