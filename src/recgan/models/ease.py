@@ -38,14 +38,15 @@ ridge is small against X^T X (ml-100k-p1 at 5 interactions per user, l2=50: NDCG
 APPROX_NEIGHBOURS, APPROX_KEEP = 16_384, 4_096
 """Defaults of the approximate solver. On Gowalla (40,981 items, l2 = 50) they keep 97.0 % of exact EASE's
 test NDCG@20 at 3.5 GB peak and 485 CPU s; 8,192 / 1,024 keep 93.3 % at 1.5 GB and 175 CPU s, and 8,192 /
-4,096 94.8 % (benchmarks/results/91-gowalla.md)."""
+4,096 94.8 % (benchmarks/results/92-ease-approx.md)."""
 TUNE_EXACT_MAX_ITEMS = 15_000
 """``--tune`` with ``solver="auto"`` scores its grid with the approximate solver above this many items."""
 
-TUNE_NEIGHBOURS = 2048
-"""Neighbourhood of the approximate solver while ``--tune`` scores an l2 grid above ``TUNE_EXACT_MAX_ITEMS``
-items (or with ``solver="approx"`` and larger ``neighbours``): the grid's job is to rank the ridges, and
-each group's Gram block is shared by the whole grid (:func:`ease_weights_approx_grid`)."""
+TUNE_NEIGHBOURS, TUNE_KEEP = 2048, 1024
+"""Neighbourhood and kept weights per item of the approximate solver while ``--tune`` scores an l2 grid above
+``TUNE_EXACT_MAX_ITEMS`` items (or with ``solver="approx"`` and larger values): the grid's job is to rank the
+ridges, each group's Gram block is shared by the whole grid (:func:`ease_weights_approx_grid`), and the grid
+holds one (n_items x keep) result per ridge at once."""
 
 MEMORY_FRACTION = 0.8
 """``solver="auto"`` uses at most this fraction of the memory available when the fit starts."""
@@ -423,20 +424,19 @@ class EASE(ItemItemModel):
         if not big or not points or any(set(p) != {"l2"} for p in points):
             return None
         base = cls(**params).config
-        c = min(TUNE_NEIGHBOURS, base.neighbours)
-        choose_solver(data.n_items, "approx", c, keep=base.keep)  # fails before allocating when even this cannot fit
-        how = (f"l2 grid scored with the approximate solver (neighbours={c}, keep={base.keep}; one Gram block "
+        c, keep = min(TUNE_NEIGHBOURS, base.neighbours), min(TUNE_KEEP, base.keep)
+        choose_solver(data.n_items, "approx", c, keep=keep)  # fails before allocating when even this cannot fit
+        how = (f"l2 grid scored with the approximate solver (neighbours={c}, keep={keep}; one Gram block "
                f"per item group shared by the {len(points)} ridges) on the validation carve; the final fit "
                f"uses solver={solver}")
 
         def fitted() -> Iterator[tuple[dict[str, Any], EASE]]:
-            Ws = ease_weights_approx_grid(data.X, [float(p["l2"]) for p in points], neighbours=c,
-                                          keep=base.keep)
+            Ws = ease_weights_approx_grid(data.X, [float(p["l2"]) for p in points], neighbours=c, keep=keep)
             for p in points:
-                m = cls(**{**params, **p, "solver": "approx", "neighbours": c})
+                m = cls(**{**params, **p, "solver": "approx", "neighbours": c, "keep": keep})
                 m.data_, m.W_ = data, Ws.pop(0)
                 m.info["solver"] = {"solver": "approx", "requested": solver, "message": how,
-                                    "memory_bytes": int(approx_memory(data.n_items, c, base.keep))}
+                                    "memory_bytes": int(approx_memory(data.n_items, c, keep))}
                 yield p, m
 
         return how, fitted()
