@@ -70,6 +70,7 @@ def run(work: Path, name: str, params: list[str], tune: bool, extra: list[str] |
     m = re.search(r"EASE solver: (\w+)", text)
     r["solver"] = m.group(1) if m else None
     r["tuning"] = re.findall(r"tune \S+ (\{.*?\}): valid ndcg@20 = ([\d.]+)", text)
+    r["carve"] = carve_selection(model)
     if r["train"]["rc"] == 0:
         r["recommend"] = timed([RECGAN, "recommend", "--model", str(model), "--users", "all", "-k", "50",
                                 "--out", str(recs)], folder / "recommend.log")
@@ -78,14 +79,49 @@ def run(work: Path, name: str, params: list[str], tune: bool, extra: list[str] |
     return {tag: r}
 
 
+def carve_selection(model: Path) -> dict | None:
+    """The carve's early-stopping record of an iterative model's folder (best epoch, its validation NDCG@20,
+    epochs run), or None for a model without one."""
+    cfg = model / "config.json"
+    if not cfg.exists():
+        return None
+    info = json.loads(cfg.read_text()).get("info", {})
+    sel = info.get("selection", {}).get("valid") or info.get("training")
+    if not sel or sel.get("best_val") is None:
+        return None
+    return {k: sel.get(k) for k in ("best_epoch", "best_val", "epochs_run")}
+
+
+def carve_note(r: dict) -> str:
+    """Settings-cell note of a run's carve selection; says so when the carve kept epoch 0 (the model's start)."""
+    c = r.get("carve")
+    if not c:
+        return ""
+    note = (f"; carve: best epoch {c['best_epoch']} of {c['epochs_run']} run, valid NDCG@20 "
+            f"{c['best_val']:.4f}")
+    if c["best_epoch"] == 0:
+        note += " (no trained epoch beat the start, so the final model is the start"
+        note += ": the EASE base)" if r["model"] == "ease-gan" else ")"
+    return note
+
+
+def settings_cell(r: dict) -> str:
+    """The table's settings cell of a cached run (without the carve note): how kept rows are matched."""
+    chosen = {k: v for k, v in (r.get("chosen") or {}).items() if k != "seed"}
+    return (f"{'tuned' if r['tune'] else 'fixed'}: {json.dumps(chosen) if chosen else ' '.join(r['params']) or '-'}"
+            f"{''.join(' ' + a for a in r.get('extra', []))}")
+
+
 def kept_rows(res: dict) -> list[tuple[str, float | None, float | None, str]]:
-    """Rows of the committed section whose model has no run in ``res`` (runs of earlier sessions, whose work
-    folders are gone): (model, Recall@20, NDCG@20, the row's line), kept verbatim."""
+    """Rows of the committed section with no run in ``res`` (runs of earlier sessions, whose work folders are
+    gone): a scored row is kept unless ``res`` has a run of its model with the same settings, a "not run" row
+    unless ``res`` has any run of its model. (model, Recall@20, NDCG@20, the row's line), kept verbatim."""
     if not OUT.exists():
         return []
     text = OUT.read_text()
     text = text[:text.index(ACCEPT_MARK)] if ACCEPT_MARK in text else text
     have = {r["model"] for r in res.values()}
+    same = {(r["model"], settings_cell(r)) for r in res.values() if not r.get("not_run")}
     out = []
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -93,9 +129,9 @@ def kept_rows(res: dict) -> list[tuple[str, float | None, float | None, str]]:
                 set(cells[0]) <= set("-"):
             continue
         model = cells[0].split(" (")[0]
-        if model in have:
-            continue
         num = [float(c) if c.replace(".", "", 1).isdigit() else None for c in cells[2:4]]
+        if (model in have and num[1] is None) or (model, cells[1].split("; carve:")[0]) in same:
+            continue
         out.append((model, num[0], num[1], line))
     return out
 
@@ -108,11 +144,10 @@ def write_section(res: dict, invocations: list[str]) -> None:
             rows.append(f"| {r['model']} | not run: {r['not_run']} | - | - | | | | | | | |")
             continue
         t, tr, rc = r.get("test", {}), r["train"], r.get("recommend", {})
-        chosen = {k: v for k, v in (r.get("chosen") or {}).items() if k != "seed"}
         status = "" if tr["rc"] == 0 else f" (train exit {tr['rc']})"
         rows.append(
             f"| {r['model']}{' (' + r['solver'] + ')' if r.get('solver') else ''}{status} | "
-            f"{'tuned' if r['tune'] else 'fixed'}: {json.dumps(chosen) if chosen else ' '.join(r['params']) or '-'}{''.join(' ' + a for a in r.get('extra', []))} | "
+            f"{settings_cell(r)}{carve_note(r)} | "
             f"{t.get('recall@20', '-')} | {t.get('ndcg@20', '-')} | {tr['wall_s']} | {tr['cpu_s']} | "
             f"{tr['peak_rss_gb']} | {rc.get('wall_s', '-')} | {rc.get('cpu_s', '-')} | {rc.get('peak_rss_gb', '-')} | "
             f"`{tr['cmd']}` then `{rc.get('cmd', '-')}` |")
@@ -124,14 +159,21 @@ def write_section(res: dict, invocations: list[str]) -> None:
         [((r.get("test") or {}).get("ndcg@20") or 0.0, line) for r, line in zip(
             [r for _t, r in sorted(res.items(), key=lambda kv: -(kv[1].get("test", {}).get("ndcg@20") or 0))],
             rows, strict=True)] + [(nd or 0.0, line) for _m, _rc, nd, line in kept], key=lambda x: -x[0])]
-    best = max(scored) if scored else None
+    def rank(x: tuple) -> tuple:  # ties go to the non-iterative (simpler) model
+        return (x[0], x[1], x[2].split(" (")[0] not in ITERATIVE)
+
+    best = max(scored, key=rank) if scored else None
     lg = PUBLISHED["LightGCN (paper, best epoch chosen on test)"]
     verdict = (f"Best recgan run in this table: **{best[2]}**, NDCG@20 {best[0]:.4f} / Recall@20 {best[1]:.4f}, "
                f"{100 * (best[0] / lg[1] - 1):+.1f} % / {100 * (best[1] / lg[0] - 1):+.1f} % against LightGCN's "
                f"published {lg[1]} / {lg[0]}." if best else "No run scored yet.")
-    trained = [x for x in scored if x[2].split(" (")[0] in ITERATIVE]
+    at_start = {r["model"] for r in res.values() if (r.get("carve") or {}).get("best_epoch") == 0}
+    for m in sorted(at_start):
+        verdict += (f" {m} kept epoch 0 on the carve (no trained epoch beat its start), so its row repeats its "
+                    f"start's figures and is not counted as a trained model below.")
+    trained = [x for x in scored if x[2].split(" (")[0] in ITERATIVE and x[2].split(" (")[0] not in at_start]
     if trained:
-        tb = max(trained)
+        tb = max(trained, key=rank)
         verdict += (f" Best of the iterative models (BPR-MF, Mult-VAE, cfgan-large, EASE-GAN; fixed CPU budgets, "
                     f"not tuned): **{tb[2]}**, NDCG@20 {tb[0]:.4f} / Recall@20 {tb[1]:.4f}, "
                     f"{100 * (tb[0] / lg[1] - 1):+.1f} % / {100 * (tb[1] / lg[0] - 1):+.1f} % against LightGCN.")
@@ -212,6 +254,8 @@ def main() -> None:
             recs = work / re.sub(r"[^\w.=-]+", "_", tag) / "recs.tsv"
             if r.get("test") and recs.exists():
                 r["test"] = score(recs, SPLIT / "test.tsv")
+            if (recs.parent / "model").exists():
+                r["carve"] = carve_selection(recs.parent / "model")
         cache.write_text(json.dumps(res, indent=1))
         write_section(res, invocations[:-1])
 
