@@ -4,6 +4,7 @@ scores = X @ W with X the weighted target matrix, fold-in = history @ W, item si
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -59,6 +60,25 @@ def sparse_dense_product(A: sp.csr_matrix, W: np.ndarray) -> np.ndarray:
         return out
 
 
+def sparse_sparse_dense_product(A: sp.csr_matrix, W: sp.csr_matrix, min_rows: int = 64) -> np.ndarray:
+    """(A @ W) as a dense float32 (n, p) array for a CSR (n, m) and a CSR (m, p): scipy's sparse product
+    (one core per call, the GIL released) on row slices of ``A`` in ``torch.get_num_threads()`` threads, so a
+    sparse item-item model scores on every core torch may use (OMP_NUM_THREADS). Same values as ``A @ W``."""
+    n_threads = max(1, min(torch.get_num_threads(), A.shape[0] // min_rows))
+    if n_threads == 1:
+        return np.asarray((A @ W).toarray(), dtype=np.float32)
+    out = np.empty((A.shape[0], W.shape[1]), np.float32)
+    bounds = np.linspace(0, A.shape[0], n_threads + 1).astype(int)
+
+    def part(i: int) -> None:
+        a, b = bounds[i], bounds[i + 1]
+        out[a:b] = (A[a:b] @ W).toarray()
+
+    with ThreadPoolExecutor(max_workers=n_threads) as ex:
+        list(ex.map(part, range(n_threads)))
+    return out
+
+
 class ItemItemModel(Recommender):
     """A recommender whose state is an item-item weight matrix ``W_`` (dense ndarray or CSR)."""
 
@@ -75,6 +95,8 @@ class ItemItemModel(Recommender):
         H = self._input(history)
         if sp.issparse(H) and isinstance(self.W_, np.ndarray):
             return sparse_dense_product(sp.csr_matrix(H), self.W_)
+        if sp.issparse(H) and sp.issparse(self.W_):
+            return sparse_sparse_dense_product(sp.csr_matrix(H), sp.csr_matrix(self.W_))
         out = H @ self.W_
         return out.toarray() if sp.issparse(out) else np.asarray(out)
 
