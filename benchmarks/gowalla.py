@@ -30,6 +30,9 @@ ITERATIVE = {"bpr", "multvae", "cfgan-large", "ease-gan"}  # torch models traine
 PUBLISHED = {"LightGCN (paper, best epoch chosen on test)": (0.1830, 0.1554)}
 ACCEPT_MARK = "### Acceptance run"
 """Heading of the part benchmarks/gowalla_accept.py writes; write_section keeps it."""
+NOTES_MARK = "### Measurements beside the table"
+"""Heading of hand-written measurements (each with its command) between the verdict and the acceptance part;
+write_section keeps it."""
 MODELS = {  # name -> recgan train arguments
     "ease": ["--model", "ease"],
     "ease-approx": ["--model", "ease", "--param", "solver=approx"],
@@ -136,6 +139,15 @@ def kept_rows(res: dict) -> list[tuple[str, float | None, float | None, str]]:
     return out
 
 
+def _same_run(command: str) -> tuple[str, ...]:
+    """A benchmark command without its environment prefix and the default ``--work``: what it runs."""
+    words = shlex.split(command)
+    while words and "=" in words[0] and not words[0].startswith("-"):
+        words = words[1:]
+    text = " ".join(words).replace(" --work /tmp/recgan-gowalla", "")
+    return tuple(text.split())
+
+
 def write_section(res: dict, invocations: list[str]) -> None:
     rows = []
     kept = kept_rows(res)
@@ -179,13 +191,18 @@ def write_section(res: dict, invocations: list[str]) -> None:
                     f"{100 * (tb[0] / lg[1] - 1):+.1f} % / {100 * (tb[1] / lg[0] - 1):+.1f} % against LightGCN.")
     old = OUT.read_text() if OUT.exists() else ""
     accept = "\n" + old[old.index(ACCEPT_MARK):] if ACCEPT_MARK in old else ""  # gowalla_accept.py's part
-    if kept:
-        old_cmds = old[old.index("Commands: ") + len("Commands: "):].split("\n", 1)[0].rstrip(".")
-        invocations = [c.strip("`") for c in old_cmds.split("`, `")] + \
-            [c for c in invocations if f"`{c}`" not in old_cmds]
+    if NOTES_MARK in old:
+        end = old.index(ACCEPT_MARK) if ACCEPT_MARK in old else len(old)
+        accept = "\n" + old[old.index(NOTES_MARK):end].rstrip() + "\n" + accept
+    commands = ", ".join(f"`{c}`" for c in invocations) + "."
+    if kept and "Commands: " in old:  # the committed line (hand-tidied) plus this run's new invocations
+        line = old[old.index("Commands: ") + len("Commands: "):].split("\n", 1)[0]
+        have = {_same_run(c) for c in re.findall(r"`([^`]*)`", line)}
+        new = [c for c in invocations if _same_run(c) not in have]
+        commands = line if not new else line.rstrip(".") + ", " + ", ".join(f"`{c}`" for c in new) + "."
     OUT.write_text(f"""## Gowalla: recgan on LightGCN's public split (29,858 users x 40,981 items)
 
-Commands: {', '.join(f'`{c}`' for c in invocations)}.
+Commands: {commands}
 
 Train = `../shared/benchmarks/splits/gowalla/train.tsv` (810,128 interactions), test = its test.tsv (217,242),
 read once after training. `--tune` chooses the model's grid point on a validation carve of train (20 % per
