@@ -6,7 +6,8 @@ strategy at that same volume and weight (the controls: MostPopular / ItemKNN / E
 the synthesizer's added users and the independent-sampler control at equal n and W), fit every downstream
 model on each augmented log and evaluate on the untouched real test set, excluding only real training items.
 Each unit is written to ``DIR/units/<dataset>__<setting>__s<seed>.json`` as soon as it ends (a rerun skips
-finished units), so the report can be built from whatever has finished. A unit written before a control
+finished units; with ``--auto``, an unfinished unit resumes from the steps its automatic choice kept in
+``DIR/checkpoints/``), so the report can be built from whatever has finished. A unit written before a control
 existed (``ease-top`` was added after the first grids) gets that control's runs added on the next run of
 the grid, at the unit's own (m, W) and l2, without redoing anything else.
 
@@ -18,6 +19,7 @@ paths under the shared data root (``--data-root``, the repository's ../shared). 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -158,18 +160,20 @@ def complete_unit(unit: dict[str, Any], train_full: Interactions, test: Interact
     return True
 
 
-def _auto(real: Interactions, seed: int, maxu: int | None, spec: GridSpec, log=print) -> dict[str, Any]:
+def _auto(real: Interactions, seed: int, maxu: int | None, spec: GridSpec, log=print,
+          checkpoint: Path | None = None) -> dict[str, Any]:
     """The product's automatic choice on a unit's sparse train: :func:`recgan.augment.augment_log` with
     ``generator="auto"`` and downstream EASE (the code path of ``recgan augment --generator auto``), same
     seed, carve, CFGAN and synthesizer parameters as the grid. Returns its augmented log, its record
     (``selection["auto"]``: every candidate's carve score, the choice and why), the tuned EASE l2 and the
-    carve-fitted CFGAN / synthesizer candidates (reused by the grid's own strategies)."""
+    carve-fitted CFGAN / synthesizer candidates (reused by the grid's own strategies). ``checkpoint``: the
+    unit's augment checkpoint folder (a unit killed midway resumes from its finished steps)."""
     from recgan.augment.pipeline import augment_log
 
     t0 = time.perf_counter()
     res = augment_log(real, generator="auto", seed=seed, max_user_items=maxu, downstream="ease",
                       generator_params=spec.cfgan_params or None, synth_params=spec.synth_params or None,
-                      device=spec.device, keep_candidates=True, log=log)
+                      device=spec.device, keep_candidates=True, checkpoint=checkpoint, log=log)
     record = {**res.selection["auto"], "chosen": res.chosen, "seconds": round(time.perf_counter() - t0, 1),
               **{k: res.selection[k] for k in ("densify", "add_users") if k in res.selection}}
     for c in record["candidates"]:
@@ -183,13 +187,14 @@ def _auto(real: Interactions, seed: int, maxu: int | None, spec: GridSpec, log=p
 
 
 def run_unit(dataset: str, setting: str, seed: int, train_full: Interactions, test: Interactions,
-             spec: GridSpec, log=print) -> dict[str, Any]:
-    """One (dataset, setting, seed) unit; returns its JSON-able result."""
+             spec: GridSpec, log=print, checkpoint: Path | None = None) -> dict[str, Any]:
+    """One (dataset, setting, seed) unit; returns its JSON-able result. ``checkpoint``: folder where the
+    auto strategy keeps its finished steps (with ``spec.auto``), so an interrupted unit resumes."""
     t0 = time.perf_counter()
     real = scarcity(train_full, setting, seed)
     maxu = None if setting.startswith("n") else spec.max_user_items
     ctr, cva = carve(real, seed)
-    auto = _auto(real, seed, maxu, spec, log) if spec.auto else None
+    auto = _auto(real, seed, maxu, spec, log, checkpoint) if spec.auto else None
     if auto is None:
         l2, _ = tune_ease(ctr, cva, log)
         cf = fit_densifier("cfgan", ctr, seed, params=spec.cfgan_params, valid=cva, device=spec.device)
@@ -261,11 +266,13 @@ def run_grid(spec: GridSpec, out: str | Path, data_root: str | Path, log=print) 
                         log(f"[{ds} {setting} seed {seed}] done before, skipped")
                     continue
                 log(f"[{ds} {setting} seed {seed}]")
-                res = run_unit(ds, setting, seed, train, test, spec, log)
+                ckpt = out / "checkpoints" / path.stem
+                res = run_unit(ds, setting, seed, train, test, spec, log, ckpt)
                 res["spec"] = {"models": spec.models, "synth": spec.synth, "max_user_items": spec.max_user_items,
                                "auto": spec.auto, "strategies": spec.strategies}
                 with atomic_path(path) as tmp:
                     Path(tmp).write_text(json.dumps(res))
+                shutil.rmtree(ckpt, ignore_errors=True)  # the unit is kept: its steps are no longer needed
                 log(f"  unit took {res['seconds']} s")
     return out
 

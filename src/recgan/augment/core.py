@@ -215,14 +215,16 @@ def add_users(base: Augmented, synth: Any, n: int, weight: float, seed: int) -> 
 
 # ----------------------------------------------------------------------------------------- generators
 def fit_densifier(name: str, train: Interactions, seed: int = 0, *, params: dict[str, Any] | None = None,
-                  valid: Interactions | None = None, device: str = "cpu") -> Recommender:
+                  valid: Interactions | None = None, device: str = "cpu",
+                  checkpoint_dir: str | None = None) -> Recommender:
     """Fit the model whose top unseen items densify: ``cfgan`` (GAN strategy, early-stopped on ``valid``
-    when given), ``pop`` or ``itemknn`` (controls). Fitted on the real target data only."""
+    when given), ``pop`` or ``itemknn`` (controls). Fitted on the real target data only.
+    ``checkpoint_dir``: CFGAN keeps a checkpoint there after each epoch and resumes from the last one kept."""
     real = target_only(train)
     if name == "cfgan":
         cls = get_model_class("cfgan")
         model = cls(**{**CFGAN_AUGMENT_PARAMS, **(params or {}), "seed": seed, "device": device})
-        return model.fit(real, valid, TrainingOptions(progress=False))
+        return model.fit(real, valid, _resumable(checkpoint_dir))
     model = get_model_class(name)(**(params or {}))
     return model.fit(real)
 
@@ -233,12 +235,23 @@ def fit_baseline_densifier(name: str, train: Interactions, l2: float) -> Recomme
     return fit_densifier(name, train, params={"l2": l2} if name == "ease" else None)
 
 
-def fit_synthesizer(train: Interactions, seed: int = 0, params: dict[str, Any] | None = None) -> Any:
-    """The behaviour synthesizer (``gan``) fitted on the real target data, bounded epochs."""
+def fit_synthesizer(train: Interactions, seed: int = 0, params: dict[str, Any] | None = None, *,
+                    checkpoint_dir: str | None = None) -> Any:
+    """The behaviour synthesizer (``gan``) fitted on the real target data, bounded epochs.
+    ``checkpoint_dir``: its adversarial epochs keep a checkpoint there and resume from the last one kept."""
     from recgan.synth import make_synthesizer
 
     return make_synthesizer("gan", **{**SYNTH_AUGMENT_PARAMS, **(params or {}), "seed": seed}).fit(
-        target_only(train))
+        target_only(train), None if checkpoint_dir is None else _resumable(checkpoint_dir, progress=True))
+
+
+def _resumable(checkpoint_dir: str | None, progress: bool = False) -> TrainingOptions:
+    """Training options; with a folder, a checkpoint after every epoch and a resume from the last one."""
+    if checkpoint_dir is None:
+        return TrainingOptions(progress=progress)
+    last = Path(checkpoint_dir) / "last"
+    return TrainingOptions(progress=progress, checkpoint_dir=str(checkpoint_dir), checkpoint_every=1,
+                           resume=str(last) if (last / "checkpoint.json").is_file() else None)
 
 
 # ----------------------------------------------------------------------------------------- scarcity

@@ -15,6 +15,8 @@ noise (:data:`AUTO_ALPHA`), and among candidates within the noise of the best, t
 
 from __future__ import annotations
 
+import inspect
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from recgan.augment.checkpoint import AugmentCheckpoint
 from recgan.augment.core import (
     DEFAULT_M_GRID,
     DEFAULT_N_GRID,
@@ -135,13 +138,20 @@ class _Carve:
 
 
 def _prepare(real: Interactions, seed: int, downstream: str, select_params: dict[str, Any] | None, device: str,
-             sel: dict[str, Any], log) -> _Carve:
+             sel: dict[str, Any], log, ckpt: AugmentCheckpoint | None = None) -> _Carve:
     from recgan.augment.downstream import downstream_model
 
     ctr, cva = carve(real, seed)
+    kept = ckpt.load_carve() if ckpt is not None else None
     if select_params is None:
-        l2, table = tune_ease(ctr, cva, log)
-        sel["ease_l2"] = {"chosen": l2, "table": table}
+        if kept is not None:
+            sel["ease_l2"] = kept["selection"]["ease_l2"]
+            l2 = sel["ease_l2"]["chosen"]
+            if log:
+                log(f"    EASE l2 on the carve: {l2} (kept in the checkpoint)")
+        else:
+            l2, table = tune_ease(ctr, cva, log)
+            sel["ease_l2"] = {"chosen": l2, "table": table}
 
         def model() -> Any:
             return downstream_model(downstream, l2, seed, device)
@@ -151,7 +161,12 @@ def _prepare(real: Interactions, seed: int, downstream: str, select_params: dict
 
         def model() -> Any:
             return get_model_class(downstream)(**select_params)
-    none = validation_per_user(model, {}, no_augmentation(ctr), cva)
+    if kept is not None:
+        none = kept["none"]
+    else:
+        none = validation_per_user(model, {}, no_augmentation(ctr), cva)
+        if ckpt is not None:
+            ckpt.save_carve({k: sel[k] for k in ("ease_l2",) if k in sel}, none)
     return _Carve(real, ctr, cva, l2, model, none)
 
 
@@ -180,14 +195,25 @@ class Candidate:
 
 
 def _score(name: str, c: _Carve, *, seed: int, m: int | None, n_users: int | None, weight: float | None,
-           max_user_items: int | None, params: dict[str, Any] | None, device: str, log) -> Candidate:
+           max_user_items: int | None, params: dict[str, Any] | None, device: str, log,
+           ckpt: AugmentCheckpoint | None = None) -> Candidate:
     """Fit densifier ``name`` on the carve's train part and choose its volume and weight on its validation
-    part (or score the given ones)."""
+    part (or score the given ones); with a checkpoint, a kept candidate is loaded and a new one kept."""
     t0 = time.perf_counter()
     d = get_densifier(name)
+
+    def fit(checkpoint_dir: str | None = None) -> Any:
+        resumable = checkpoint_dir is not None and "checkpoint_dir" in inspect.signature(d.fit).parameters
+        return d.fit(c.train, seed=seed, valid=c.valid, l2=c.l2, params=params, device=device,
+                     **({"checkpoint_dir": checkpoint_dir} if resumable else {}))
+
+    if ckpt is not None and (kept := ckpt.load_candidate(name, d, fit, device)) is not None:
+        if log:
+            log(f"  {name}: scored before (kept in the checkpoint): valid ndcg@20 {kept[1].score:.4f}")
+        return Candidate(name, d.strategy, *kept)
     if log:
         log(f"  {name}: fitting on the carve and choosing its volume and weight")
-    g = d.fit(c.train, seed=seed, valid=c.valid, l2=c.l2, params=params, device=device)
+    g = fit(None if ckpt is None else str(ckpt.train_dir(name)))
     wg = (weight,) if weight is not None else DEFAULT_W_GRID
     if d.strategy == "densify":
         mg = (m,) if m is not None else DEFAULT_M_GRID
@@ -196,7 +222,10 @@ def _score(name: str, c: _Carve, *, seed: int, m: int | None, n_users: int | Non
     else:
         ng = (n_users / max(c.real.n_users, 1),) if n_users is not None else DEFAULT_N_GRID
         s = choose_add_users(c.train, c.valid, g, seed, model_name=c.model, n_grid=ng, w_grid=wg, log=log)
-    return Candidate(name, d.strategy, g, s, time.perf_counter() - t0)
+    cand = Candidate(name, d.strategy, g, s, time.perf_counter() - t0)
+    if ckpt is not None:
+        ckpt.save_candidate(name, d, g, s, cand.seconds)
+    return cand
 
 
 def _apply(cand: Candidate, aug: Augmented, c: _Carve, *, seed: int, n_users: int | None,
@@ -234,7 +263,7 @@ def augment_log(
     downstream: str = "ease", select_params: dict[str, Any] | None = None,
     generator_params: dict[str, Any] | None = None, cfgan_params: dict[str, Any] | None = None,
     synth_params: dict[str, Any] | None = None, alpha: float = AUTO_ALPHA, device: str = "cpu",
-    keep_candidates: bool = False, log=None,
+    keep_candidates: bool = False, checkpoint: str | os.PathLike[str] | None = None, log=None,
 ) -> AugmentResult:
     """Augment ``train`` (its target behaviour) with the chosen generator and strategy.
 
@@ -258,6 +287,9 @@ def augment_log(
         alpha: significance level of ``auto``'s test against no augmentation.
         keep_candidates: also return every scored candidate (:attr:`AugmentResult.candidates`), not only
             the applied one; off by default, as they hold every candidate's fitted generator in memory.
+        checkpoint: folder that keeps each finished step (the carve's tuning, every scored candidate, a
+            trained generator's last epoch) as it ends; a rerun with the same log and settings resumes from
+            it with the same result (:mod:`recgan.augment.checkpoint`). A folder of another run is refused.
     """
     strategy = check_pairing(generator, strategy)
     gparams = {**(cfgan_params or {}), **(generator_params or {})}
@@ -267,7 +299,13 @@ def augment_log(
                           f"trained generators such as cfgan)")
     real = target_only(train)
     sel: dict[str, Any] = {"downstream": downstream}
-    c = _prepare(real, seed, downstream, select_params, device, sel, log)
+    ckpt = None
+    if checkpoint is not None:
+        ckpt = AugmentCheckpoint(checkpoint, real, {
+            "generator": generator, "strategy": strategy, "m": m, "n_users": n_users, "weight": weight,
+            "seed": seed, "max_user_items": max_user_items, "downstream": downstream,
+            "select_params": select_params, "generator_params": gparams, "synth_params": synth_params})
+    c = _prepare(real, seed, downstream, select_params, device, sel, log, ckpt)
     none_score = float(c.none.mean()) if len(c.none) else 0.0
     sel["none"] = {"valid_ndcg@20": round(none_score, 5)}
     if generator == AUTO:
@@ -280,7 +318,8 @@ def augment_log(
     for name in names:
         d = get_densifier(name)
         cands.append(_score(name, c, seed=seed, m=m, n_users=n_users, weight=weight, max_user_items=max_user_items,
-                            params=_params_for(d, target, gparams, synth_params), device=device, log=log))
+                            params=_params_for(d, target, gparams, synth_params), device=device, log=log,
+                            ckpt=ckpt))
     if generator == AUTO:
         chosen, why = _decide(c, cands, alpha, sel, log)
         apply = [x for x in cands if x.name == chosen]

@@ -53,7 +53,8 @@ class Densifier:
     generator's carve score is optimistic (CFGAN early-stops on the same carve), which favours it otherwise."""
 
     def fit(self, train: Interactions, *, seed: int = 0, valid: Interactions | None = None, l2: float = 500.0,
-            params: dict[str, Any] | None = None, device: str = "cpu") -> Any:
+            params: dict[str, Any] | None = None, device: str = "cpu",
+            checkpoint_dir: str | None = None) -> Any:
         """The fitted generator, trained on ``train`` (real target data, binary).
 
         Args:
@@ -61,6 +62,9 @@ class Densifier:
             l2: EASE's ridge strength tuned on the carve (for densifiers that use EASE; others ignore it).
             params: generator parameters (only when :attr:`takes_params`).
             device: torch device for trained generators.
+            checkpoint_dir: folder for a trained generator's checkpoint after each epoch; training resumes
+                from the last one kept there. Optional in subclasses: a densifier whose ``fit`` does not take
+                it is fitted from scratch when a run resumes.
         """
         raise NotImplementedError
 

@@ -20,7 +20,9 @@ class CFGANDensifier(Densifier):
     refit_on_full = False  # trained on the carve's train part, folds in each user's full history
 
     def fit(self, train: Interactions, *, seed: int = 0, valid: Interactions | None = None, l2: float = 500.0,
-            params: dict[str, Any] | None = None, device: str = "cpu") -> Any:
+            params: dict[str, Any] | None = None, device: str = "cpu",
+            checkpoint_dir: str | None = None) -> Any:
         from recgan.augment.core import fit_densifier
 
-        return fit_densifier("cfgan", train, seed, params=params, valid=valid, device=device)
+        return fit_densifier("cfgan", train, seed, params=params, valid=valid, device=device,
+                             checkpoint_dir=checkpoint_dir)

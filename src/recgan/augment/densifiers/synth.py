@@ -21,7 +21,8 @@ class SynthDensifier(Densifier):
     refit_on_full = False  # trained on the carve's train part; samples users from the catalogue it learnt
 
     def fit(self, train: Interactions, *, seed: int = 0, valid: Interactions | None = None, l2: float = 500.0,
-            params: dict[str, Any] | None = None, device: str = "cpu") -> Any:
+            params: dict[str, Any] | None = None, device: str = "cpu",
+            checkpoint_dir: str | None = None) -> Any:
         from recgan.augment.core import fit_synthesizer
 
-        return fit_synthesizer(train, seed, params)
+        return fit_synthesizer(train, seed, params, checkpoint_dir=checkpoint_dir)
