@@ -81,8 +81,23 @@ def test_augment_synth_add_users(split_dir, tmp_path):
     (["--generator", "cfgan", "--strategy", "add-users"], "implements strategy"),
     (["--weight", "1.5"], "--weight"),
     (["--volume", "x"], "--volume"),
+    (["--checkpoint", "OUT/ckpt"], "inside --out"),
 ])
 def test_augment_bad_input(split_dir, tmp_path, capsys, argv, msg):
+    argv = [a.replace("OUT", str(tmp_path / "o")) for a in argv]
     rc = main(["augment", "--train", str(split_dir / "train.tsv"), "--out", str(tmp_path / "o"), *argv])
     assert rc == 2
     assert msg in capsys.readouterr().err
+
+
+def test_augment_checkpoint_resumes_with_the_same_output(split_dir, tmp_path, capsys):
+    argv = ["augment", "--train", str(split_dir / "train.tsv"), "--generator", "cfgan", "--strategy", "densify",
+            "--seed", "1", "--checkpoint", str(tmp_path / "ckpt"), *TINY]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    assert (tmp_path / "ckpt" / "candidates" / "cfgan" / "candidate.json").is_file()
+    capsys.readouterr()
+    assert main([*argv, "--out", str(tmp_path / "b")]) == 0
+    assert "cfgan: scored before (kept in the checkpoint)" in capsys.readouterr().err
+    assert (tmp_path / "a" / "augmented_train.tsv").read_text() == (tmp_path / "b" / "augmented_train.tsv").read_text()
+    assert main([*argv[:-len(TINY)], "--seed", "2", "--out", str(tmp_path / "c"), *TINY]) == 2
+    assert "another augmentation run" in capsys.readouterr().err

@@ -57,6 +57,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "densifiers on the validation carve (default ease); when given, each is also trained on "
                         "the augmented log (ease, itemknn, rp3beta, bpr, multvae)")
     p.add_argument("--test", default=None, metavar="FILE", help="evaluate the downstream models on this test log")
+    p.add_argument("--checkpoint", default=None, metavar="CKPT",
+                   help="keep each finished step in folder CKPT (the carve's tuning, every scored candidate, a "
+                        "trained generator's last epoch); the same command run again resumes from it with the "
+                        "same output. A folder of another run is refused; give one outside --out")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="output folder; an existing 'recgan augment' folder there is replaced, any other existing "
                         "file or non-empty folder is refused")
@@ -116,6 +120,9 @@ def cmd_augment(args: argparse.Namespace) -> int:
     if not args.train:
         raise RecganError("--train FILE is required")
     check_replaceable(args.out, "augment")  # before any work
+    if args.checkpoint is not None and Path(args.checkpoint).resolve().is_relative_to(Path(args.out).resolve()):
+        raise RecganError(f"--checkpoint {args.checkpoint}: inside --out {args.out}, which is replaced; give a "
+                          "folder outside it")
     from recgan.augment.pipeline import augment_log, check_pairing
 
     strategy = check_pairing(args.generator, args.strategy)
@@ -131,7 +138,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
     res = augment_log(train, generator=args.generator, strategy=strategy, m=m, n_users=n, weight=args.weight,
                       seed=args.seed, max_user_items=args.max_user_items or None, device=args.device, log=_log,
                       downstream=downstream[0], generator_params=parse_params(args.generator_param),
-                      synth_params=parse_params(args.synth_param))
+                      synth_params=parse_params(args.synth_param), checkpoint=args.checkpoint)
     out.mkdir(parents=True, exist_ok=True)  # only once there is something to write
     res.augmented.write_tsv(out / "augmented_train.tsv")
     for name, generator in res.generators.items():
