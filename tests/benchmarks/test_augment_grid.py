@@ -116,3 +116,26 @@ def test_auto_column_is_augment_log_auto_and_reuses_its_cfgan(tmp_path):
     write_report(tmp_path / "grid", md, "test")
     text = md.read_text()
     assert "- tiny n5 (2 seeds, EASE NDCG@10): auto vs no augmentation seed 0: " in text and "| auto |" in text
+
+
+def test_an_interrupted_auto_unit_resumes_from_its_checkpoint(tmp_path):
+    """A unit killed after some of auto's candidates were scored resumes from DIR/checkpoints/ and gives the
+    runs of an uninterrupted unit."""
+    from recgan.augment.core import scarcity
+    from recgan.augment.pipeline import augment_log
+
+    s = RandomHoldout(0.2, 0).split(tiny_data(60, 40, empty_user=False))
+    cf, sy = {"epochs": 4, "g_hidden": (16,), "d_hidden": (8,)}, {"epochs": 2, "pretrain_epochs": 3}
+    spec = GridSpec(models=["ease"], cfgan_params=cf, synth_params=sy, auto=True)
+    plain = run_unit("tiny", "n5", 0, s.train, s.test, spec, log=lambda m: None)
+    ckpt = tmp_path / "checkpoints" / "tiny__n5__s0"
+    augment_log(scarcity(s.train, "n5", 0), generator="auto", seed=0, downstream="ease", generator_params=cf,
+                synth_params=sy, checkpoint=ckpt)  # what the killed unit had kept ...
+    for name in ("cfgan", "synth"):  # ... before these two candidates ended
+        (ckpt / "candidates" / name / "candidate.json").unlink()
+    lines: list[str] = []
+    resumed = run_unit("tiny", "n5", 0, s.train, s.test, spec, log=lines.append, checkpoint=ckpt)
+    assert sum("kept in the checkpoint" in x for x in lines) == 4  # the carve, ease, itemknn, pop
+    for key, run in plain["runs"].items():
+        assert {k: v for k, v in resumed["runs"][key].items() if k != "seconds"} == \
+               {k: v for k, v in run.items() if k != "seconds"}
