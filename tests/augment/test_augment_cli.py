@@ -101,3 +101,11 @@ def test_augment_checkpoint_resumes_with_the_same_output(split_dir, tmp_path, ca
     assert (tmp_path / "a" / "augmented_train.tsv").read_text() == (tmp_path / "b" / "augmented_train.tsv").read_text()
     assert main([*argv[:-len(TINY)], "--seed", "2", "--out", str(tmp_path / "c"), *TINY]) == 2
     assert "another augmentation run" in capsys.readouterr().err
+
+
+def test_augment_failure_leaves_no_half_written_folder(split_dir, tmp_path, capsys):
+    out = tmp_path / "aug"  # the second downstream model is unknown: found after the first was trained and saved
+    rc = main(["augment", "--train", str(split_dir / "train.tsv"), "--generator", "pop", "--volume", "2",
+               "--weight", "0.5", "--downstream", "ease,nosuchmodel", "--out", str(out)])
+    assert rc == 2 and "nosuchmodel" in capsys.readouterr().err
+    assert not out.exists() and list(tmp_path.iterdir()) == []

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from recgan.cli.common import add_data_args, load_data_args, parse_params
 from recgan.errors import RecganError
-from recgan.io import check_replaceable
+from recgan.io import atomic_dir, check_replaceable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -139,14 +139,14 @@ def cmd_augment(args: argparse.Namespace) -> int:
                       seed=args.seed, max_user_items=args.max_user_items or None, device=args.device, log=_log,
                       downstream=downstream[0], generator_params=parse_params(args.generator_param),
                       synth_params=parse_params(args.synth_param), checkpoint=args.checkpoint)
-    out.mkdir(parents=True, exist_ok=True)  # only once there is something to write
-    res.augmented.write_tsv(out / "augmented_train.tsv")
-    for name, generator in res.generators.items():
-        generator.save(out / f"generator-{name}")
     summary = {"info": res.augmented.info, "selection": res.selection}
-    if args.downstream:
-        summary["downstream"] = _downstream(args, train, res.augmented)
-    (out / "augment.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    with atomic_dir(out, "augment") as tmp:  # the folder appears whole or not at all
+        if args.downstream:
+            summary["downstream"] = _downstream(args, train, res.augmented, tmp)
+        res.augmented.write_tsv(tmp / "augmented_train.tsv")
+        for name, generator in res.generators.items():
+            generator.save(tmp / f"generator-{name}")
+        (tmp / "augment.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     info = res.augmented.info
     if res.chosen == "none":
         print(f"no augmentation: {info.get('auto_reason', 'nothing was generated')}; "
@@ -165,7 +165,9 @@ def cmd_augment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _downstream(args: argparse.Namespace, train, aug) -> dict:
+def _downstream(args: argparse.Namespace, train, aug, folder: Path) -> dict:
+    """Train each ``--downstream`` model on the augmented log (saved to ``folder/model-NAME``) and evaluate it
+    on ``--test`` when given."""
     from recgan.augment.downstream import FIXED_EPOCHS
     from recgan.core.trainer import TrainingOptions
     from recgan.data.splits import load_heldout
@@ -189,7 +191,7 @@ def _downstream(args: argparse.Namespace, train, aug) -> dict:
             params = {**FIXED_EPOCHS[name], "seed": args.seed, "device": args.device}
         model = cls(**params)
         model.fit(aug.data, options=TrainingOptions(progress=False))
-        model.save(Path(args.out) / f"model-{name}")
+        model.save(folder / f"model-{name}")
         entry: dict = {"params": params}
         if test is not None:
             rep = evaluate(model, test, exclude=aug.exclude())
