@@ -29,3 +29,4 @@ def test_demo_end_to_end(tmp_path):
     assert pngs and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     assert (out / "models" / "cfgan" / "config.json").exists()
     assert (out / "summary.json").exists()
+    assert list(tmp_path.iterdir()) == [out] and ".tmp" not in r.stdout  # built aside, swapped in, paths final

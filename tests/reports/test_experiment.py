@@ -96,3 +96,11 @@ def test_augment_key_names_the_generators(tmp_path):
     f.write_text(AUGMENTED.format(out="s.md", log="log.tsv", gen="gan"))
     with pytest.raises(RecganError, match="augment must be one of auto, cfgan"):
         load_experiment(f)
+
+
+def test_a_json_output_path_is_refused_before_any_work(tmp_path):
+    exp = Experiment(name="x", datasets=[{"name": "gone", "train": "no/train.tsv", "test": "no/test.tsv"}],
+                     models=[{"name": "pop"}], output=str(tmp_path / "section.json"))
+    with pytest.raises(RecganError, match="would overwrite it"):
+        run_experiment(exp, tmp_path, "recgan run x.yaml", log=lambda m: None)
+    assert list(tmp_path.iterdir()) == []

@@ -212,11 +212,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     synth.info["fit_seconds"] = round(seconds, 3)
     out = Path(args.out)
-    synth.save(out)
-    if canaries is not None:
-        write_frame(canaries.to_frame(data.items)[["user", "item"]], str(out / "canaries.tsv"))
-        if canaries.decoys is not None:
-            write_frame(canaries.decoy_frame(data.items), str(out / "decoys.tsv"))
+    from recgan.io import atomic_dir
+
+    with atomic_dir(out, "synthesizer") as tmp:  # the folder and its canary lists appear together
+        synth.save(tmp)
+        if canaries is not None:
+            write_frame(canaries.to_frame(data.items)[["user", "item"]], str(tmp / "canaries.tsv"))
+            if canaries.decoys is not None:
+                write_frame(canaries.decoy_frame(data.items), str(tmp / "decoys.tsv"))
     msg = f"fitted {args.generator} in {seconds:.1f}s"
     if synth.privacy.get("dp"):
         msg += f"; user-level DP: epsilon={synth.privacy['epsilon']:.3g}, delta={synth.privacy['delta']:.3g}"
@@ -244,6 +247,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     df = synth.sample(args.n_users, seed=args.seed)
     seconds = time.perf_counter() - t0
     cols = ["user", "item", "behaviour"] if len(synth.behaviours) > 1 else ["user", "item"]
+    if args.out not in (None, "-"):  # a sidecar never describes other data: gone before the new sample lands
+        Path(str(args.out) + ".json").unlink(missing_ok=True)
     write_frame(df[cols], args.out)
     if args.out not in (None, "-"):
         write_json(str(args.out) + ".json", {

@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 from recgan.errors import RecganError
+from recgan.io import atomic_path
 
 DATASETS = {
     "movielens-100k": {
@@ -86,10 +87,10 @@ def _import_local(src: Path, dest: Path, spec: dict, delete: bool = False) -> Pa
         found = next(iter(sorted(src.rglob(spec["file"]))), None)
         if found is None:
             raise RecganError(f"{src}: no {spec['file']} inside")
-        shutil.copyfile(found, target)
+        _copy(found, target)
         return target
     if src.name == spec["file"]:
-        shutil.copyfile(src, target)
+        _copy(src, target)
         return target
     if zipfile.is_zipfile(src):
         digest = sha256(src)
@@ -101,13 +102,19 @@ def _import_local(src: Path, dest: Path, spec: dict, delete: bool = False) -> Pa
             members = [m for m in z.namelist() if m.endswith("/" + spec["file"]) or m == spec["file"]]
             if not members:
                 raise RecganError(f"{src}: archive has no {spec['file']}")
-            for m in z.namelist():
-                name = Path(m).name
-                if m.endswith("/") or not name or ".." in Path(m).parts:
-                    continue
-                with z.open(m) as fin, open(dest / name, "wb") as fout:
+            files = [m for m in z.namelist() if not m.endswith("/") and Path(m).name and ".." not in Path(m).parts]
+            # each file appears whole or not at all, the ratings file last: its presence (the cache's "done"
+            # mark, checked first by fetch) means every file is complete
+            for m in sorted(files, key=lambda m: m in members):
+                with z.open(m) as fin, atomic_path(dest / Path(m).name) as tmp, open(tmp, "wb") as fout:
                     shutil.copyfileobj(fin, fout)
         if delete:
             src.unlink(missing_ok=True)
         return target
     raise RecganError(f"{src}: expected the official zip archive, a folder, or {spec['file']}")
+
+
+def _copy(src: Path, target: Path) -> None:
+    """Copy ``src`` to ``target`` atomically (a partial copy never appears at ``target``)."""
+    with atomic_path(target) as tmp:
+        shutil.copyfile(src, tmp)

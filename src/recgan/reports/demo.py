@@ -46,9 +46,17 @@ measured."""
 def run_demo(out: str | os.PathLike[str], seed: int = 0, log: Callable[[str], None] = print,
              progress: bool = True) -> dict[str, Any]:
     """Run the demo, write ``out/report.html``, PNGs, ``out/summary.json`` and model folders; return the
-    summary."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    summary. The folder is built in a temporary sibling and swapped in at the end: an interrupted demo
+    leaves the earlier folder (or none), never a half-written one."""
+    from recgan.io import atomic_dir
+
+    final = Path(out)
+    with atomic_dir(final, "demo") as tmp:
+        return _build(tmp, final, seed, log, progress)
+
+
+def _build(out: Path, final: Path, seed: int, log: Callable[[str], None], progress: bool) -> dict[str, Any]:
+    """The demo's body: writes into ``out`` (the temporary folder); paths shown to the user name ``final``."""
     t_start = time.perf_counter()
     summary: dict[str, Any] = {"seed": seed}
     sections: list[tuple[str, str]] = []
@@ -132,18 +140,19 @@ def run_demo(out: str | os.PathLike[str], seed: int = 0, log: Callable[[str], No
 
     # ---------------------------------------------------------------- protect
     t_stage = time.perf_counter()
-    summary["synth"] = _synth(data, seed, log, out, sections)
+    summary["synth"] = _synth(data, seed, log, out, sections, final)
     stages["synth"] = time.perf_counter() - t_stage
 
     # ---------------------------------------------------------------- report
     summary["seconds"] = round(time.perf_counter() - t_start, 1)
     summary["stage_seconds"] = {k: round(v, 1) for k, v in stages.items()}
+    served = final / "models" / "cfgan"
     write_text(out / "report.html", H.page("recgan demo", sections + [(
-        "Next", f"<pre>recgan serve --model {models_dir / 'cfgan'}</pre>")]))
+        "Next", f"<pre>recgan serve --model {served}</pre>")]))
     write_json(out / "summary.json", summary)
-    log(f"[report] {out / 'report.html'} (+ PNGs, summary.json, models/) in {summary['seconds']} s ("
+    log(f"[report] {final / 'report.html'} (+ PNGs, summary.json, models/) in {summary['seconds']} s ("
         + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()) + ")")
-    log(f"[serve] try next:  recgan serve --model {models_dir / 'cfgan'}   "
+    log(f"[serve] try next:  recgan serve --model {served}   "
         f"then  curl 'http://127.0.0.1:8000/v1/users/{split.train.users.ids[0]}/recommendations?k=5'")
     return summary
 
@@ -204,7 +213,7 @@ def _augment(split, seed: int, log, out: Path, sections) -> dict[str, Any]:
     return {"table": rows, "verdict": verdict, "m": m, "weight": w}
 
 
-def _synth(data, seed: int, log, out: Path, sections) -> dict[str, Any]:
+def _synth(data, seed: int, log, out: Path, sections, final: Path) -> dict[str, Any]:
     from recgan.reports.synth_report import build_report, write_report
     from recgan.synth import make_synthesizer
 
@@ -230,7 +239,7 @@ def _synth(data, seed: int, log, out: Path, sections) -> dict[str, Any]:
         s["exact_copy_rate"], s["dcr_p"], s["mia_auc"]))
     log("        utility (train on synthetic, test on real): " + ", ".join(f"{k} {v:.3f}" for k, v in util.items()))
     log(f"        fidelity: popularity Spearman {s['popularity_spearman']:.3f}, long-tail coverage "
-        f"{s['longtail_coverage']:.3f}; full report {folder / 'report.html'}")
+        f"{s['longtail_coverage']:.3f}; full report {final / folder.name / 'report.html'}")
     gan.save(out / "models" / "cfgan" / "synth") if (out / "models" / "cfgan").exists() else None
     sections.append(("Protect: synthetic users (fidelity, utility, privacy)",
                      H.table([{"set": k, **{m: v.get(m) for m in keys}, **{m: v for m, v in v.items()

@@ -236,8 +236,12 @@ def load_dataset(spec: DatasetSpec, base: Path) -> tuple[Interactions, Interacti
 
 
 def run_experiment(exp: Experiment, base: Path, command: str, log=print) -> dict[str, Any]:
-    """Run every (dataset, model, seed); return results and write the Markdown section if asked."""
+    """Run every (dataset, model, seed); return results and write the Markdown section if asked (its
+    results beside it as ``.json``)."""
     check_augmented(exp)
+    if exp.output and Path(exp.output).suffix.lower() == ".json":
+        raise RecganError(f"output {exp.output}: the Markdown section's path; the results are written beside it "
+                          "with the suffix .json, which would overwrite it (give a .md path)")
     results: dict[str, Any] = {"name": exp.name, "command": command, "datasets": {}}
     lines = [f"## {exp.name}", "", f"Command: `{command}`", ""]
     if exp.description:
@@ -280,9 +284,11 @@ def run_experiment(exp: Experiment, base: Path, command: str, log=print) -> dict
         lines += [*table[:2], *note, *table[2:]]
     text = "\n".join(lines) + "\n"
     results["markdown"] = text
-    if exp.output:
+    if exp.output:  # the old JSON is removed first: a section never sits beside another run's results
+        sidecar = Path(exp.output).with_suffix(".json")
+        sidecar.unlink(missing_ok=True)
         write_text(exp.output, text)
-        write_json(Path(exp.output).with_suffix(".json"), {k: v for k, v in results.items() if k != "markdown"})
+        write_json(sidecar, {k: v for k, v in results.items() if k != "markdown"})
     return results
 
 
