@@ -275,3 +275,14 @@ def test_int32_sampler_matches_reference_keys():
         keys = hash_keys(seed, rows, 301)
         for t in (0, 1, 2**31, int(0.7 * 2**32), 2**32 - 1, 2**32):
             assert torch.equal(keys < t, _keys_below(seed, rows, 301, t))
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"init": "ease", "mode": "user"}, "cfgan init=ease .user mode, an EASE start over 40 columns.*init=none"),
+    ({"mode": "item", "epochs": 1}, "cfgan .item mode. scoring: the generator's 40 x 60 output.*mode=user"),
+])
+def test_cfgan_refuses_what_will_not_fit(monkeypatch, params, match):
+    monkeypatch.setattr("recgan.core.memory.available_memory", lambda: 1000)
+    with pytest.raises(RecganError, match=match):
+        model = CFGAN(**params, g_hidden=(8,), d_hidden=(8,), seed=0).fit(tiny_data(60, 40))
+        model.recommend([0], 5)  # item mode: the scoring cache is checked on first use

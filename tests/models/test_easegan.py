@@ -112,14 +112,14 @@ def test_memory_check_fails_early_with_one_line():
     n = 40_981  # Gowalla: the float32 base fits 24 GB, the tune_base correction with its Adam state does not
     assert memory_needed(n, False) < 8 * 2**30 < 32 * 2**30 < memory_needed(n, True)
     check_memory(n, False, available=24 * 2**30)
-    with pytest.raises(RecganError, match=r"40981 items need ~3\d\.\d GiB, 24\.0 GiB available; set --param tune_base"):
+    with pytest.raises(RecganError, match=r"40981 items needs ~3\d\.\d GiB, 24\.0 GiB available; set --param tune_base"):
         check_memory(n, True, available=24 * 2**30)
     with pytest.raises(RecganError, match="solver=approx"):
         check_memory(n, False, available=4 * 2**30)
 
 
 def test_fit_refuses_before_allocating(monkeypatch):
-    monkeypatch.setattr("recgan.models.easegan.available_memory", lambda: 1024)
+    monkeypatch.setattr("recgan.core.memory.available_memory", lambda: 1024)
     monkeypatch.setattr("recgan.models.easegan.ease_weights", lambda *a, **k: pytest.fail("allocated"))
-    with pytest.raises(RecganError, match="ease-gan: .* items need"):
+    with pytest.raises(RecganError, match="ease-gan with .* items needs"):
         _fit()

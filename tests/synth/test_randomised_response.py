@@ -66,3 +66,11 @@ def test_large_epsilon_keeps_the_popular_items(shop):
         return len(top & set(np.argsort(-s.log_prior_.numpy().ravel())[:20])) / 20
 
     assert overlap(200.0) > 0.5 > overlap(0.1)
+
+
+def test_a_release_that_will_not_fit_is_refused_before_randomising(monkeypatch):
+    from recgan.testing import tiny_data
+
+    monkeypatch.setattr("recgan.core.memory.available_memory", lambda: 1000)
+    with pytest.raises(RecganError, match="randomised-response over .* users x .* columns needs ~.*--param chunk="):
+        make_synthesizer("randomised-response", dp_epsilon=5.0, dp_delta=1e-6, seed=0).fit(tiny_data(60, 40))

@@ -36,10 +36,11 @@ from recgan.core.gan_parts import (
     sample_unobserved,
     sample_unobserved_by_rank,
 )
+from recgan.core.memory import check_fits
 from recgan.data.interactions import Interactions
 from recgan.errors import FoldInNotSupported, RecganError
 from recgan.models.base import register
-from recgan.models.ease import ease_weights
+from recgan.models.ease import ease_weights, exact_memory
 from recgan.models.torch_base import TorchConfig, TorchRecommender, csr_to_dense
 
 SCHEMES = ("ZR", "PM", "ZP", "none")
@@ -196,6 +197,10 @@ class CFGAN(TorchRecommender):
         n_cols = self._mats[0].shape[1]
         cond_dim = n_cols * len(self._mats)
         body = mlp(cond_dim + c.noise_dim, c.g_hidden, n_cols, c.activation)
+        if c.init != "none":  # the skip path B (n_cols^2) with its gradient and two Adam moments, after the solve
+            check_fits(exact_memory(n_cols) + 12 * n_cols * n_cols,
+                       f"cfgan init={c.init} ({c.mode} mode, an EASE start over {n_cols} columns)",
+                       "use --param init=none, or the models ease-gan or cfgan-large for large catalogues")
         self.G = (body if c.init == "none" else _LinearStart(body, self._mats[0], c.init_l2)).to(self.device)
         out_layer = body[-1]
         if c.output_prior == "popularity":
@@ -358,6 +363,9 @@ class CFGAN(TorchRecommender):
         if self.config.mode == "user":
             return self._generate([m[users] for m in self._mats])
         if self._cache is None:  # item mode: the whole item x user matrix once, reused until weights change
+            n_items, n_users = self._mats[0].shape
+            check_fits(4 * n_items * n_users, f"cfgan (item mode) scoring: the generator's {n_items} x {n_users} "
+                       "output", "train with --param mode=user (or the model cfgan-large) for this many users")
             self._cache = self._generate(self._mats)
         return np.ascontiguousarray(self._cache[:, users].T)
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -20,6 +18,7 @@ import torch
 from pydantic import Field
 from scipy.sparse.linalg import svds
 
+from recgan.core.memory import MEMORY_FRACTION, available_memory, gib
 from recgan.data.interactions import Interactions
 from recgan.errors import RecganError
 from recgan.models._itemitem import ItemItemModel
@@ -48,8 +47,6 @@ TUNE_NEIGHBOURS, TUNE_KEEP = 2048, 1024
 ridges, each group's Gram block is shared by the whole grid (:func:`ease_weights_approx_grid`), and the grid
 holds one (n_items x keep) result per ridge at once."""
 
-MEMORY_FRACTION = 0.8
-"""``solver="auto"`` uses at most this fraction of the memory available when the fit starts."""
 
 
 # --------------------------------------------------------------------------- exact solver
@@ -311,35 +308,6 @@ def approx_memory(n_items: int, neighbours: int = APPROX_NEIGHBOURS, keep: int =
     return int(max(exact_memory(c, block) + 4 * c * c // 4 + 8 * n_items * k, 16 * n_items * k))
 
 
-def available_memory() -> int:
-    """Bytes of memory available to this process now: ``MemAvailable`` of /proc/meminfo, capped by a cgroup
-    limit when one is set; ``os.sysconf`` free pages where /proc is absent."""
-    avail = None
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    avail = int(line.split()[1]) * 1024
-                    break
-    except OSError:
-        pass
-    if avail is None:
-        try:
-            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (ValueError, OSError, AttributeError):
-            avail = 1 << 62
-    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            text = Path(path).read_text().strip()
-        except OSError:
-            continue
-        if text.isdigit():
-            avail = min(avail, int(text))
-    return int(avail)
-
-
-def _gib(b: float) -> str:
-    return f"{b / 2**30:.1f} GiB"
 
 
 def choose_solver(n_items: int, solver: str, neighbours: int = APPROX_NEIGHBOURS, available: int | None = None,
@@ -353,11 +321,11 @@ def choose_solver(n_items: int, solver: str, neighbours: int = APPROX_NEIGHBOURS
     need_exact, need_approx = exact_memory(n_items), approx_memory(n_items, neighbours, keep)
     if solver == "exact" and need_exact > budget:
         raise RecganError(
-            f"EASE: exact solver for {n_items} items needs ~{_gib(need_exact)}, {_gib(avail)} available; "
+            f"EASE: exact solver for {n_items} items needs ~{gib(need_exact)}, {gib(avail)} available; "
             f"use --param solver=approx (or solver=auto)")
     if solver == "approx" and need_approx > budget:
         raise RecganError(
-            f"EASE: approximate solver for {n_items} items needs ~{_gib(need_approx)}, {_gib(avail)} available; "
+            f"EASE: approximate solver for {n_items} items needs ~{gib(need_approx)}, {gib(avail)} available; "
             f"lower --param neighbours= or --param keep=")
     if solver != "auto":
         return solver
@@ -366,8 +334,8 @@ def choose_solver(n_items: int, solver: str, neighbours: int = APPROX_NEIGHBOURS
     if need_approx <= budget:
         return "approx"
     raise RecganError(
-        f"EASE: {n_items} items need ~{_gib(need_exact)} (exact) or ~{_gib(need_approx)} (approx), "
-        f"{_gib(avail)} available; lower --param neighbours= or --param keep=, or use a machine with more memory")
+        f"EASE: {n_items} items need ~{gib(need_exact)} (exact) or ~{gib(need_approx)} (approx), "
+        f"{gib(avail)} available; lower --param neighbours= or --param keep=, or use a machine with more memory")
 
 
 class EASEConfig(Config):
@@ -404,7 +372,7 @@ class EASE(ItemItemModel):
             self.W_ = ease_weights_approx(data.X, c.l2, neighbours=c.neighbours, keep=c.keep)
             mem = approx_memory(n, c.neighbours, c.keep)
         how = "asked for" if c.solver == solver else f"picked by solver=auto for {n} items"
-        message = f"EASE solver: {solver} ({how}; ~{_gib(mem)} needed)"
+        message = f"EASE solver: {solver} ({how}; ~{gib(mem)} needed)"
         self.info["solver"] = {"solver": solver, "requested": c.solver, "memory_bytes": int(mem),
                                "message": message}
         log.info(message)

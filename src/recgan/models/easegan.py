@@ -43,10 +43,10 @@ from torch.nn import functional as F
 
 from recgan.core.diagnostics import alarms
 from recgan.core.gan_parts import d_loss, d_output_summary, g_loss, grad_norm, gradient_penalty, mlp
+from recgan.core.memory import check_fits
 from recgan.data.interactions import Interactions
-from recgan.errors import RecganError
 from recgan.models.base import register
-from recgan.models.ease import MEMORY_FRACTION, available_memory, ease_weights, exact_memory
+from recgan.models.ease import ease_weights, exact_memory
 from recgan.models.torch_base import TorchConfig, TorchRecommender, csr_to_dense
 
 ADV_LOSSES = ("nonsaturating", "wgan-gp", "hinge")
@@ -142,14 +142,9 @@ def memory_needed(n_items: int, tune_base: bool) -> int:
 def check_memory(n_items: int, tune_base: bool, available: int | None = None) -> None:
     """Raise :class:`RecganError` (one line: items, memory needed, the option) before anything n x n is
     allocated when :func:`memory_needed` exceeds ``MEMORY_FRACTION`` of the available memory."""
-    avail = available_memory() if available is None else available
-    need = memory_needed(n_items, tune_base)
-    if need <= MEMORY_FRACTION * avail:
-        return
     hint = ("set --param tune_base=false (the correction dB is n x n with its gradient and Adam state)" if tune_base
             else "use --model ease --param solver=approx, or a machine with more memory (the base is a dense n x n EASE)")
-    raise RecganError(f"ease-gan: {n_items} items need ~{need / 2**30:.1f} GiB, {avail / 2**30:.1f} GiB available; "
-                      f"{hint}")
+    check_fits(memory_needed(n_items, tune_base), f"ease-gan with {n_items} items", hint, available)
 
 
 def _row_normalise(m: torch.Tensor, p: float) -> torch.Tensor:

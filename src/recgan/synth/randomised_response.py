@@ -32,6 +32,7 @@ import scipy.sparse as sp
 import torch
 from pydantic import Field
 
+from recgan.core.memory import check_fits
 from recgan.data.interactions import Interactions
 from recgan.data.splits import within_row_rank
 from recgan.errors import RecganError
@@ -108,6 +109,10 @@ class RandomisedResponseSynthesizer(Synthesizer):
         X = sp.hstack([sp.csr_matrix(m) for m in mats], format="csr")
         X.data[:] = 1.0
         p, q = response_probabilities(cfg.dp_epsilon, cfg.max_items)
+        cols = X.shape[1]  # the packed reports (kept and saved) + one chunk's uniforms (float64) and dense rows
+        check_fits(n * ((cols + 7) // 8) + min(cfg.chunk, n) * cols * 10,
+                   f"randomised-response over {n} users x {cols} (behaviour, item) columns",
+                   "lower --param chunk= (rows randomised at once), or release fewer users or behaviours")
         bits = randomise(bound_profiles(X, cfg.max_items, rng), p, q, rng, cfg.chunk)
         # ---- post-processing of the reports only
         freq = np.zeros(X.shape[1])
