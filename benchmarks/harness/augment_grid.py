@@ -175,6 +175,7 @@ def _auto(real: Interactions, seed: int, maxu: int | None, spec: GridSpec, log=p
                       generator_params=spec.cfgan_params or None, synth_params=spec.synth_params or None,
                       device=spec.device, keep_candidates=True, checkpoint=checkpoint, log=log)
     record = {**res.selection["auto"], "chosen": res.chosen, "seconds": round(time.perf_counter() - t0, 1),
+              "resumed": res.selection.get("checkpoint", {}).get("loaded", []),
               **{k: res.selection[k] for k in ("densify", "add_users") if k in res.selection}}
     for c in record["candidates"]:
         c.pop("table", None)

@@ -61,6 +61,8 @@ class AugmentCheckpoint:
 
     def __init__(self, folder: str | os.PathLike[str], real: Interactions, settings: dict[str, Any]) -> None:
         self.folder = Path(folder)
+        self.loaded: list[str] = []
+        """The steps loaded from the folder so far (``carve``, candidate names), in order."""
         digest = run_digest(real, settings)
         run = self.folder / "run.json"
         if run.is_file():
@@ -83,6 +85,7 @@ class AugmentCheckpoint:
         meta = self.folder / "carve.json"
         if not meta.is_file():
             return None
+        self.loaded.append("carve")
         return {**json.loads(meta.read_text(encoding="utf-8")), "none": load_npz(self.folder / "carve.npz")["none"]}
 
     def save_carve(self, selection: dict[str, Any], none: np.ndarray) -> None:
@@ -116,6 +119,7 @@ class AugmentCheckpoint:
             from recgan.synth.base import load_synthesizer
 
             g = load_synthesizer(folder / "generator")
+        self.loaded.append(name)
         return g, sel, float(rec["seconds"])
 
     def save_candidate(self, name: str, d: Densifier, generator: Any, selection: Selection, seconds: float) -> None:

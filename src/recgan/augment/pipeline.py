@@ -340,6 +340,8 @@ def augment_log(
                                  params=_params_for(d, target, gparams, synth_params), device=device)
         gens[x.name] = g
         sel["densify" if x.strategy == "densify" else "add_users"] = _record(x, setting)
+    if ckpt is not None:
+        sel["checkpoint"] = {"folder": str(ckpt.folder), "loaded": ckpt.loaded}
     info = {**aug.info, "generator": "+".join(gens) or NONE}
     if generator == AUTO:
         info["auto_reason"] = why
