@@ -100,8 +100,10 @@ def test_interrupted_inside_cfgan_training_resumes(log, kept, plain, tmp_path, m
     resumed = []
     load = trainer.load_checkpoint
     monkeypatch.setattr(trainer, "load_checkpoint", lambda m, p: resumed.append(p) or load(m, p))
-    same(plain, augment_log(log, seed=1, checkpoint=folder, **TINY))
+    lines: list[str] = []
+    same(plain, augment_log(log, seed=1, checkpoint=folder, log=lines.append, **TINY))
     assert [p.split("/candidates/")[1] for p in resumed] == ["cfgan/train/last"]  # continued, not restarted
+    assert "  cfgan: its training continues from epoch 2, kept in the checkpoint" in lines
 
 
 def test_folder_of_another_run_is_refused(log, kept, tmp_path):

@@ -97,6 +97,14 @@ class AugmentCheckpoint:
         """Folder of candidate ``name``'s mid-training checkpoints (``train/last``)."""
         return self.folder / "candidates" / name / "train"
 
+    def trained_epochs(self, name: str) -> int | None:
+        """The epoch of candidate ``name``'s last mid-training checkpoint, None when there is none."""
+        meta = self.train_dir(name) / "last" / "checkpoint.json"
+        try:
+            return int(json.loads(meta.read_text(encoding="utf-8"))["trainer"]["epoch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
     def load_candidate(self, name: str, d: Densifier, refit, device: str) -> tuple[Any, Selection, float] | None:
         """(generator, selection, seconds) of a kept candidate, else None. ``refit()``: the generator fitted
         on the carve again (closed-form densifiers, which are not stored)."""

@@ -213,6 +213,8 @@ def _score(name: str, c: _Carve, *, seed: int, m: int | None, n_users: int | Non
         return Candidate(name, d.strategy, *kept)
     if log:
         log(f"  {name}: fitting on the carve and choosing its volume and weight")
+        if ckpt is not None and (epoch := ckpt.trained_epochs(name)) is not None:
+            log(f"  {name}: its training continues from epoch {epoch}, kept in the checkpoint")
     g = fit(None if ckpt is None else str(ckpt.train_dir(name)))
     wg = (weight,) if weight is not None else DEFAULT_W_GRID
     if d.strategy == "densify":
