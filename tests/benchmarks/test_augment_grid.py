@@ -135,7 +135,8 @@ def test_an_interrupted_auto_unit_resumes_from_its_checkpoint(tmp_path):
         (ckpt / "candidates" / name / "candidate.json").unlink()
     lines: list[str] = []
     resumed = run_unit("tiny", "n5", 0, s.train, s.test, spec, log=lines.append, checkpoint=ckpt)
-    assert sum("kept in the checkpoint" in x for x in lines) == 4  # the carve, ease, itemknn, pop
+    assert sum("kept in the checkpoint" in x for x in lines) == 6  # the carve, ease, itemknn, pop; cfgan and
+    assert sum("training continues from epoch" in x for x in lines) == 2  # synth from their last epochs
     assert resumed["selection"]["auto"]["resumed"] == ["carve", "ease", "itemknn", "pop"]
     for key, run in plain["runs"].items():
         assert {k: v for k, v in resumed["runs"][key].items() if k != "seconds"} == \
