@@ -286,3 +286,20 @@ def test_cfgan_refuses_what_will_not_fit(monkeypatch, params, match):
     with pytest.raises(RecganError, match=match):
         model = CFGAN(**params, g_hidden=(8,), d_hidden=(8,), seed=0).fit(tiny_data(60, 40))
         model.recommend([0], 5)  # item mode: the scoring cache is checked on first use
+
+
+def test_resuming_a_run_that_stopped_early_adds_no_epoch(tmp_path) -> None:
+    carve = validation_carve(tiny_data(), 0.2, 1)
+    params = {"epochs": 40, "eval_every": 1, "patience": 1, "noise_dim": 2}
+    ckpt = tmp_path / "ckpt"
+    straight = CFGAN(**{**TINY, **params})
+    straight.fit(carve.train, carve.test, options=TrainingOptions(progress=False, checkpoint_dir=str(ckpt),
+                                                                  checkpoint_every=1))
+    ran = straight.info["training"]["epochs_run"]
+    assert straight.info["training"]["stopped_early"] and ran < 40
+    resumed = CFGAN(**{**TINY, **params})  # as if killed after the last checkpoint, before the run returned
+    resumed.fit(carve.train, carve.test, options=TrainingOptions(progress=False, resume=str(ckpt / "last")))
+    assert resumed.info["training"]["epochs_run"] == ran and resumed.info["training"]["stopped_early"]
+    a, b = resumed._state(), straight._state()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k

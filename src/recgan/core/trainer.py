@@ -106,7 +106,8 @@ def train(model: TorchTrainable, data: Interactions | None, valid: Interactions 
                              cfg) if main_rank else []
     bar = progress_bar(n_epochs, state["epoch"], f"train {model.name}", opts.progress_seconds) \
         if opts.progress and main_rank else None
-    stopped_early = False
+    # a checkpoint written at the epoch early stopping ended on: the run is over, resume adds no epoch
+    stopped_early = bool(opts.resume and valid is not None and cfg.patience and state["bad_evals"] >= cfg.patience)
     with ExitStack() as closing:  # on leaving: log, bar, then the trackers' runs (FAILED on an exception)
         closing.enter_context(_tracked(trackers))
         if bar:
@@ -122,7 +123,7 @@ def train(model: TorchTrainable, data: Interactions | None, valid: Interactions 
             model.info["start_val"] = {f"val_{m}": v for m, v in start.items()}
             if log:
                 log.write(json.dumps({"epoch": 0, **model.info["start_val"]}, default=float) + "\n")
-        for epoch in range(state["epoch"] + 1, n_epochs + 1):
+        for epoch in range(state["epoch"] + 1, n_epochs + 1 if not stopped_early else 0):
             model.set_train_mode(True)
             t0 = time.perf_counter()
             with model.autocast():
