@@ -343,7 +343,7 @@ def augment_log(
         gens[x.name] = g
         sel["densify" if x.strategy == "densify" else "add_users"] = _record(x, setting)
     if ckpt is not None:
-        sel["checkpoint"] = {"folder": str(ckpt.folder), "loaded": ckpt.loaded}
+        sel["checkpoint"] = {"loaded": ckpt.loaded}  # not the folder: no path of this machine in augment.json
     info = {**aug.info, "generator": "+".join(gens) or NONE}
     if generator == AUTO:
         info["auto_reason"] = why
