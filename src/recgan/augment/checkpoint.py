@@ -99,11 +99,9 @@ class AugmentCheckpoint:
 
     def trained_epochs(self, name: str) -> int | None:
         """The epoch of candidate ``name``'s last mid-training checkpoint, None when there is none."""
-        meta = self.train_dir(name) / "last" / "checkpoint.json"
-        try:
-            return int(json.loads(meta.read_text(encoding="utf-8"))["trainer"]["epoch"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+        from recgan.core.checkpoint import checkpoint_epoch
+
+        return checkpoint_epoch(self.train_dir(name) / "last")
 
     def load_candidate(self, name: str, d: Densifier, refit, device: str) -> tuple[Any, Selection, float] | None:
         """(generator, selection, seconds) of a kept candidate, else None. ``refit()``: the generator fitted

@@ -81,6 +81,15 @@ def _default(o: Any) -> Any:
     raise TypeError(type(o).__name__)
 
 
+def checkpoint_epoch(folder: str | os.PathLike[str]) -> int | None:
+    """The epoch a checkpoint folder was written at (its trainer state), None when there is no readable one."""
+    try:
+        meta = json.loads((Path(folder) / "checkpoint.json").read_text(encoding="utf-8"))
+        return int(meta["trainer"]["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def load_checkpoint(model: TorchTrainable, folder: str | os.PathLike[str]) -> tuple[dict, dict]:
     """Restore a checkpoint into a built model; return (trainer state, best weights or {})."""
     folder = Path(folder)
